@@ -1,0 +1,39 @@
+/* text.h - string, time and identifier helpers. */
+#ifndef CHSM_UTIL_TEXT_H
+#define CHSM_UTIL_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* chsm_strdup copies s (NULL stays NULL); the caller frees. */
+char *chsm_strdup(const char *s);
+/* chsm_strndup copies at most n bytes of s; the caller frees. */
+char *chsm_strndup(const char *s, size_t n);
+/* chsm_lower_dup returns an ASCII-lowercased copy of s; the caller frees. */
+char *chsm_lower_dup(const char *s);
+/* chsm_streq_ci compares two strings ASCII case-insensitively (NULLs equal only to NULL). */
+int chsm_streq_ci(const char *a, const char *b);
+/* chsm_starts_with_ci tells whether s begins with prefix, ignoring ASCII case. */
+int chsm_starts_with_ci(const char *s, const char *prefix);
+/* chsm_percent_decode decodes %XX escapes of n bytes into a new string; '+' stays
+ * '+'. Returns NULL on a malformed escape or a decoded NUL byte. */
+char *chsm_percent_decode(const char *s, size_t n);
+/* chsm_percent_encode escapes everything but unreserved characters (and '/'
+ * when keep_slash); the caller frees. */
+char *chsm_percent_encode(const char *s, int keep_slash);
+
+/* chsm_now_ms returns wall-clock milliseconds since the epoch. */
+int64_t chsm_now_ms(void);
+/* chsm_format_time writes ms-since-epoch as ISO 8601 UTC with 7 fractional
+ * digits, as ARM does ("2025-06-13T14:36:45.1234567Z"); out needs 32 bytes. */
+void chsm_format_time(int64_t ms, char *out, size_t outlen);
+/* chsm_format_http_date writes an RFC 1123 date for Last-Modified / Date; out needs 32 bytes. */
+void chsm_format_http_date(int64_t ms, char *out, size_t outlen);
+/* chsm_uuid writes a new random lowercase UUID (36 chars + NUL). */
+void chsm_uuid(char out[37]);
+/* chsm_uuid_hex writes a new random UUID as 32 lowercase hex digits (+ NUL). */
+void chsm_uuid_hex(char out[33]);
+/* chsm_is_uuid tells whether s is a canonical 8-4-4-4-12 hex UUID. */
+int chsm_is_uuid(const char *s);
+
+#endif
