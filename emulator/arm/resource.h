@@ -23,9 +23,24 @@ int chsm_arm_check_tags(const cJSON *tags, chsm_response *res);
 /* chsm_arm_list_body returns {"value":[items...],"nextLink"?} taking ownership
  * of items; next_link NULL omits it. */
 cJSON *chsm_arm_list_body(cJSON *items, const char *next_link);
-/* chsm_arm_next_link returns base_url + raw_path + api-version + $skiptoken=token (caller frees). */
+/* chsm_arm_next_link returns base_url + raw_path + api-version + $skiptoken=token (caller frees).
+ */
 char *chsm_arm_next_link(const chsm_request *req, const char *token);
-/* chsm_arm_abs_url returns base_url + path + "?api-version=" + the request's api-version (caller frees). */
+/* chsm_arm_abs_url returns base_url + path + "?api-version=" + the request's api-version (caller
+ * frees). */
 char *chsm_arm_abs_url(const chsm_request *req, const char *path);
+
+/* chsm_arm_body_object parses the request body as a JSON object (caller
+ * frees). With no body it returns an empty object unless required, in which
+ * case, or when the body is not a JSON object, it answers 400
+ * InvalidRequestContent and returns NULL. */
+cJSON *chsm_arm_body_object(const chsm_request *req, chsm_response *res, int required);
+/* chsm_arm_require_resource_group answers 404 ResourceGroupNotFound (or 400
+ * for an invalid name) and returns nonzero unless sub/rg exists. */
+int chsm_arm_require_resource_group(const chsm_request *req, chsm_response *res, const char *sub,
+                                    const char *rg);
+/* chsm_arm_valid_subscription tells whether sub is an acceptable subscription
+ * id: 1-64 letters, digits and '-' (any GUID, as ARM's are). */
+int chsm_arm_valid_subscription(const char *sub);
 
 #endif

@@ -30,10 +30,10 @@ typedef struct chsm_principal {
 
 typedef struct chsm_request {
     struct chsm_app *app;
-    int listener;      /* enum chsm_listener_kind */
-    char method[16];   /* "GET", "PUT", ... */
-    char *raw_path;    /* the path as sent (still percent-encoded), owned */
-    char **segments;   /* decoded path segments, owned */
+    int listener;    /* enum chsm_listener_kind */
+    char method[16]; /* "GET", "PUT", ... */
+    char *raw_path;  /* the path as sent (still percent-encoded), owned */
+    char **segments; /* decoded path segments, owned */
     size_t nsegments;
     chsm_kv *query; /* decoded query parameters in order, owned */
     size_t nquery;

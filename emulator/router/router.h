@@ -19,8 +19,8 @@ enum {
 };
 
 typedef struct chsm_route {
-    const char *method;    /* "GET", "PUT", "POST", "PATCH", "DELETE", "HEAD" */
-    const char *path;      /* template, e.g. "/subscriptions/{subscriptionId}/resourcegroups" */
+    const char *method; /* "GET", "PUT", "POST", "PATCH", "DELETE", "HEAD" */
+    const char *path;   /* template, e.g. "/subscriptions/{subscriptionId}/resourcegroups" */
     chsm_handler_fn handler;
     const char *operation; /* stable name for logs and fault rules: "cloudHsmClusters/backup" */
     const char *const *api_versions; /* NULL-terminated list accepted, or NULL for any */
@@ -39,7 +39,7 @@ int chsm_router_add(chsm_router *r, const chsm_route *routes, size_t n);
  * its captures in req->params. Returns CHSM_OK, CHSM_ENOTFOUND (no template
  * matches the path) or CHSM_ECONFLICT (the path matches, the method does not:
  * 405), in which case allow (if not NULL) receives the allowed methods. */
-int chsm_router_match(const chsm_router *r, chsm_request *req, const chsm_route **out,
-                      char *allow, size_t allowlen);
+int chsm_router_match(const chsm_router *r, chsm_request *req, const chsm_route **out, char *allow,
+                      size_t allowlen);
 
 #endif

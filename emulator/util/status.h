@@ -19,6 +19,14 @@ enum chsm_status {
     CHSM_ECRYPTO = -9,   /* authentication of sealed data or a crypto call failed */
 };
 
+/* CHSM_PRINTF marks printf-style functions so the compiler checks their
+ * arguments; it expands to nothing on compilers without the attribute. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CHSM_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define CHSM_PRINTF(fmt, args)
+#endif
+
 /* chsm_status_str returns a short constant name for a status code. */
 const char *chsm_status_str(int status);
 

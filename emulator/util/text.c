@@ -98,7 +98,8 @@ char *chsm_percent_encode(const char *s, int keep_slash)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+            (keep_slash && c == '/')) {
             out[o++] = (char)c;
         } else {
             snprintf(out + o, 4, "%%%02X", c);

@@ -1,0 +1,137 @@
+/* app.c - assembling the emulator: data dir, store, keys, routes, engine. */
+#include "app/app.h"
+
+#include "app/files.h"
+#include "arm/lro.h"
+#include "arm/pipeline.h"
+#include "crypto/digest.h"
+#include "crypto/jwt.h"
+#include "providers/provider.h"
+#include "store/settings.h"
+#include "util/status.h"
+#include "util/text.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* load_or_create_secrets keeps the token signing key and the HSM fleet secret
+ * in the store, so tokens and backups stay valid across restarts. */
+static int load_or_create_secrets(chsm_app *app, char *err, size_t errlen)
+{
+    unsigned char *val = NULL;
+    size_t len = 0;
+    int rc = chsm_settings_get(app->store, "jwt.signing_key", &val, &len);
+    if (rc == CHSM_OK) {
+        rc = chsm_crypto_jwt_key_from_pem((const char *)val, &app->jwt_key);
+        free(val);
+    } else if (rc == CHSM_ENOTFOUND) {
+        rc = chsm_crypto_jwt_key_generate(&app->jwt_key);
+        char *pem = rc == CHSM_OK ? chsm_crypto_jwt_key_to_pem(app->jwt_key) : NULL;
+        rc = pem ? chsm_settings_put(app->store, "jwt.signing_key", pem, strlen(pem)) : CHSM_ENOMEM;
+        free(pem);
+    }
+    if (rc != CHSM_OK) {
+        snprintf(err, errlen, "cannot load or create the token signing key: %s",
+                 chsm_status_str(rc));
+        return rc;
+    }
+    rc = chsm_settings_get(app->store, "hsm.fleet_secret", &val, &len);
+    if (rc == CHSM_OK && len == sizeof app->fleet_secret) {
+        memcpy(app->fleet_secret, val, len);
+    } else if (rc == CHSM_ENOTFOUND) {
+        rc = chsm_crypto_random(app->fleet_secret, sizeof app->fleet_secret);
+        if (rc == CHSM_OK)
+            rc = chsm_settings_put(app->store, "hsm.fleet_secret", app->fleet_secret,
+                                   sizeof app->fleet_secret);
+    } else if (rc == CHSM_OK) {
+        rc = CHSM_EINVAL;
+    }
+    free(val);
+    if (rc != CHSM_OK)
+        snprintf(err, errlen, "cannot load or create the HSM fleet secret: %s",
+                 chsm_status_str(rc));
+    return rc;
+}
+
+static int prepare_data_dir(chsm_app *app, char *err, size_t errlen)
+{
+    if (app->cfg.in_memory) {
+        char tmpl[] = "/tmp/chsm-emulator-XXXXXX";
+        if (!mkdtemp(tmpl)) {
+            snprintf(err, errlen, "cannot create a temp dir for --in-memory");
+            return CHSM_EIO;
+        }
+        snprintf(app->data_dir, sizeof app->data_dir, "%s", tmpl);
+        return CHSM_OK;
+    }
+    if (chsm_mkdirs(app->cfg.data_dir) != CHSM_OK) {
+        snprintf(err, errlen, "cannot create the data dir '%s'", app->cfg.data_dir);
+        return CHSM_EIO;
+    }
+    char abs[PATH_MAX];
+    if (!realpath(app->cfg.data_dir, abs) || strlen(abs) >= sizeof app->data_dir) {
+        snprintf(err, errlen, "cannot resolve the data dir '%s'", app->cfg.data_dir);
+        return CHSM_EIO;
+    }
+    snprintf(app->data_dir, sizeof app->data_dir, "%s", abs);
+    return CHSM_OK;
+}
+
+int chsm_app_open(const chsm_config *cfg, chsm_app **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    chsm_app *app = calloc(1, sizeof *app);
+    if (!app)
+        return CHSM_ENOMEM;
+    app->cfg = *cfg;
+    app->started_ms = chsm_now_ms();
+    int rc = prepare_data_dir(app, err, errlen);
+    if (rc == CHSM_OK) {
+        char dbpath[1200];
+        snprintf(dbpath, sizeof dbpath, "%s/state.db", app->data_dir);
+        rc = chsm_store_open(cfg->in_memory ? NULL : dbpath, &app->store, err, errlen);
+    }
+    if (rc == CHSM_OK)
+        rc = load_or_create_secrets(app, err, errlen);
+    if (rc == CHSM_OK) {
+        app->arm_router = chsm_router_new();
+        app->lro = chsm_lro_new(app);
+        if (!app->arm_router || !app->lro)
+            rc = CHSM_ENOMEM;
+    }
+    for (size_t i = 0; rc == CHSM_OK && chsm_providers[i]; i++) {
+        const chsm_provider *p = chsm_providers[i];
+        rc = chsm_router_add(app->arm_router, p->routes, p->nroutes);
+        if (rc == CHSM_OK && p->init)
+            rc = p->init(app);
+        if (rc != CHSM_OK)
+            snprintf(err, errlen, "provider %s failed to start: %s", p->name, chsm_status_str(rc));
+    }
+    if (rc != CHSM_OK) {
+        chsm_app_close(app);
+        return rc;
+    }
+    *out = app;
+    return CHSM_OK;
+}
+
+void chsm_app_close(chsm_app *app)
+{
+    if (!app)
+        return;
+    chsm_lro_free(app->lro);
+    chsm_router_free(app->arm_router);
+    chsm_crypto_jwt_key_free(app->jwt_key);
+    chsm_store_close(app->store);
+    if (app->cfg.in_memory && app->data_dir[0])
+        chsm_remove_tree(app->data_dir);
+    free(app);
+}
+
+void chsm_app_dispatch(chsm_app *app, chsm_request *req, chsm_response *res)
+{
+    req->app = app;
+    chsm_arm_dispatch(app, req, res);
+}

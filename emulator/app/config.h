@@ -1,0 +1,51 @@
+/* config.h - the emulator's configuration: defaults, flags and their parsing. */
+#ifndef CHSM_APP_CONFIG_H
+#define CHSM_APP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CHSM_MAX_OP_DURATIONS 32
+
+typedef struct chsm_op_duration {
+    char kind[48]; /* operation kind or its last word: "backup" matches "cloudHsmClusters/backup" */
+    int64_t ms;
+} chsm_op_duration;
+
+enum chsm_log_level { CHSM_LOG_ERROR = 0, CHSM_LOG_WARN, CHSM_LOG_INFO, CHSM_LOG_DEBUG };
+
+typedef struct chsm_config {
+    char arm_host[64]; /* listen address of the ARM listener */
+    int arm_port;      /* 0 picks a free port */
+    char blob_host[64];
+    int blob_port;
+    char data_dir[1024];
+    int in_memory;       /* keep state in memory (and blobs in a temp dir removed at exit) */
+    int tls;             /* serve HTTPS (default) */
+    char tls_cert[1024]; /* PEM chain; empty: generated into the data dir */
+    char tls_key[1024];
+    int threads;           /* libmicrohttpd pool size; 0 = number of cores */
+    size_t arm_body_limit; /* bytes */
+    size_t blob_body_limit;
+    int request_timeout_s;
+    int strict_auth;
+    int loose_api_version;
+    int log_level;
+    chsm_op_duration op_durations[CHSM_MAX_OP_DURATIONS];
+    int nop_durations;
+} chsm_config;
+
+/* chsm_config_defaults fills cfg with the embedded defaults. */
+void chsm_config_defaults(chsm_config *cfg);
+/* chsm_config_parse applies command-line flags; returns 0, 1 when --help or
+ * --version was handled (text in out), or CHSM_EINVAL with a message in out. */
+int chsm_config_parse(chsm_config *cfg, int argc, char **argv, char *out, size_t outlen);
+/* chsm_config_op_duration returns the configured duration of an operation kind in ms. */
+int64_t chsm_config_op_duration(const chsm_config *cfg, const char *kind);
+/* chsm_config_parse_duration parses "250ms", "2s", "1m" or a bare number of
+ * seconds into ms; returns CHSM_EINVAL when malformed. */
+int chsm_config_parse_duration(const char *text, int64_t *ms);
+/* chsm_config_usage returns the --help text. */
+const char *chsm_config_usage(void);
+
+#endif

@@ -1,0 +1,17 @@
+/* files.h - small file-system helpers for the data dir. */
+#ifndef CHSM_APP_FILES_H
+#define CHSM_APP_FILES_H
+
+#include <stddef.h>
+
+/* chsm_mkdirs creates dir and its parents (mode 0700 for new ones). */
+int chsm_mkdirs(const char *dir);
+/* chsm_write_file_atomic writes len bytes to path through a temp file, fsync
+ * and rename, so readers see the old or the new content, never a torn one. */
+int chsm_write_file_atomic(const char *path, const void *data, size_t len, int mode);
+/* chsm_read_file reads a whole file of at most max bytes (caller frees *out, NUL-terminated). */
+int chsm_read_file(const char *path, size_t max, char **out, size_t *len);
+/* chsm_remove_tree deletes dir and everything below it. */
+int chsm_remove_tree(const char *dir);
+
+#endif

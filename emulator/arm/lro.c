@@ -1,0 +1,248 @@
+/* lro.c - completing long-running operations when they are due. */
+#include "arm/lro.h"
+
+#include "app/app.h"
+#include "util/status.h"
+#include "util/text.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LRO_MAX_KINDS 64
+#define LRO_BATCH 16
+#define LRO_IDLE_WAIT_MS 1000
+
+struct chsm_lro {
+    struct chsm_app *app;
+    struct {
+        char kind[48];
+        chsm_lro_run_fn run;
+    } kinds[LRO_MAX_KINDS];
+    int nkinds;
+    pthread_t worker;
+    int worker_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stopping;
+    int woken;
+};
+
+chsm_lro *chsm_lro_new(struct chsm_app *app)
+{
+    chsm_lro *lro = calloc(1, sizeof *lro);
+    if (!lro)
+        return NULL;
+    lro->app = app;
+    pthread_mutex_init(&lro->mu, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&lro->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    return lro;
+}
+
+int chsm_lro_register(chsm_lro *lro, const char *kind, chsm_lro_run_fn run)
+{
+    if (lro->nkinds >= LRO_MAX_KINDS || strlen(kind) >= sizeof lro->kinds[0].kind)
+        return CHSM_ETOOBIG;
+    strcpy(lro->kinds[lro->nkinds].kind, kind);
+    lro->kinds[lro->nkinds].run = run;
+    lro->nkinds++;
+    return CHSM_OK;
+}
+
+static chsm_lro_run_fn find_run(const chsm_lro *lro, const char *kind)
+{
+    for (int i = 0; i < lro->nkinds; i++)
+        if (strcmp(lro->kinds[i].kind, kind) == 0)
+            return lro->kinds[i].run;
+    return NULL;
+}
+
+void chsm_lro_fail(chsm_op *op, const char *code, const char *message)
+{
+    snprintf(op->status, sizeof op->status, "%s", CHSM_OP_FAILED);
+    free(op->error_code);
+    free(op->error_message);
+    op->error_code = chsm_strdup(code);
+    op->error_message = chsm_strdup(message);
+    op->end_ms = chsm_now_ms();
+    op->percent = 100;
+}
+
+void chsm_lro_succeed(chsm_op *op, cJSON *result)
+{
+    snprintf(op->status, sizeof op->status, "%s", CHSM_OP_SUCCEEDED);
+    if (result) {
+        cJSON_Delete(op->result);
+        op->result = result;
+    }
+    op->end_ms = chsm_now_ms();
+    op->percent = 100;
+}
+
+int chsm_lro_begin(struct chsm_app *app, const char *kind, const char *resource_id, cJSON *params,
+                   chsm_op *out)
+{
+    memset(out, 0, sizeof *out);
+    if (strlen(kind) >= sizeof out->kind) {
+        cJSON_Delete(params);
+        return CHSM_EINVAL;
+    }
+    chsm_uuid_hex(out->id);
+    strcpy(out->kind, kind);
+    out->resource_id = chsm_strdup(resource_id);
+    strcpy(out->status, CHSM_OP_IN_PROGRESS);
+    out->start_ms = chsm_now_ms();
+    out->due_ms = out->start_ms + chsm_config_op_duration(&app->cfg, kind);
+    out->params = params;
+    int rc = chsm_ops_insert(app->store, out);
+    if (rc == CHSM_OK && app->lro)
+        chsm_lro_wake(app->lro);
+    return rc;
+}
+
+/* complete_locked runs a due operation; the caller holds a transaction. */
+static int complete_in_tx(chsm_lro *lro, chsm_op *op)
+{
+    chsm_lro_run_fn run = find_run(lro, op->kind);
+    if (!run) {
+        chsm_lro_fail(op, "OperationInterrupted",
+                      "The operation could not be completed: its kind is not known to this "
+                      "emulator build.");
+        return chsm_ops_update(lro->app->store, op);
+    }
+    int rc = run(lro->app, op);
+    if (rc != CHSM_OK)
+        return rc;
+    if (strcmp(op->status, CHSM_OP_IN_PROGRESS) == 0)
+        chsm_lro_succeed(op, NULL);
+    return chsm_ops_update(lro->app->store, op);
+}
+
+/* complete_if_due completes id when due; on failure of the run function its
+ * changes are rolled back and the operation alone is failed. */
+static int complete_if_due(chsm_lro *lro, const char *id, int64_t now)
+{
+    chsm_store *s = lro->app->store;
+    if (chsm_store_begin(s) != CHSM_OK)
+        return CHSM_EIO;
+    chsm_op op;
+    int rc = chsm_ops_get(s, id, &op);
+    if (rc != CHSM_OK) {
+        chsm_store_rollback(s);
+        return rc;
+    }
+    if (strcmp(op.status, CHSM_OP_IN_PROGRESS) != 0 || op.due_ms > now) {
+        chsm_op_clear(&op);
+        chsm_store_rollback(s);
+        return CHSM_OK;
+    }
+    rc = complete_in_tx(lro, &op);
+    if (rc == CHSM_OK)
+        rc = chsm_store_commit(s);
+    else
+        chsm_store_rollback(s);
+    if (rc != CHSM_OK && chsm_store_begin(s) == CHSM_OK) {
+        chsm_op fresh;
+        if (chsm_ops_get(s, id, &fresh) == CHSM_OK) {
+            chsm_lro_fail(&fresh, "InternalServerError",
+                          "The operation failed inside the emulator; no change was applied.");
+            chsm_ops_update(s, &fresh);
+            chsm_op_clear(&fresh);
+        }
+        chsm_store_commit(s);
+    }
+    chsm_op_clear(&op);
+    return rc;
+}
+
+int chsm_lro_get(struct chsm_app *app, const char *id, chsm_op *out)
+{
+    if (app->lro)
+        complete_if_due(app->lro, id, chsm_now_ms());
+    return chsm_ops_get(app->store, id, out);
+}
+
+int chsm_lro_run_due(chsm_lro *lro)
+{
+    char ids[LRO_BATCH][33];
+    size_t n = 0;
+    int total = 0;
+    int64_t now = chsm_now_ms();
+    do {
+        if (chsm_ops_due(lro->app->store, now, ids, LRO_BATCH, &n) != CHSM_OK)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            complete_if_due(lro, ids[i], now);
+            total++;
+        }
+    } while (n == LRO_BATCH);
+    return total;
+}
+
+static void *worker_main(void *arg)
+{
+    chsm_lro *lro = arg;
+    pthread_mutex_lock(&lro->mu);
+    while (!lro->stopping) {
+        pthread_mutex_unlock(&lro->mu);
+        chsm_lro_run_due(lro);
+        int64_t next = chsm_ops_next_due(lro->app->store);
+        int64_t now = chsm_now_ms();
+        int64_t wait = LRO_IDLE_WAIT_MS;
+        if (next > 0)
+            wait = next > now ? (next - now < wait ? next - now : wait) : 0;
+        pthread_mutex_lock(&lro->mu);
+        if (wait > 0 && !lro->woken && !lro->stopping) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += wait / 1000;
+            ts.tv_nsec += (wait % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&lro->cv, &lro->mu, &ts);
+        }
+        lro->woken = 0;
+    }
+    pthread_mutex_unlock(&lro->mu);
+    return NULL;
+}
+
+int chsm_lro_start_worker(chsm_lro *lro)
+{
+    if (pthread_create(&lro->worker, NULL, worker_main, lro) != 0)
+        return CHSM_ENOMEM;
+    lro->worker_started = 1;
+    return CHSM_OK;
+}
+
+void chsm_lro_wake(chsm_lro *lro)
+{
+    pthread_mutex_lock(&lro->mu);
+    lro->woken = 1;
+    pthread_cond_signal(&lro->cv);
+    pthread_mutex_unlock(&lro->mu);
+}
+
+void chsm_lro_free(chsm_lro *lro)
+{
+    if (!lro)
+        return;
+    if (lro->worker_started) {
+        pthread_mutex_lock(&lro->mu);
+        lro->stopping = 1;
+        pthread_cond_signal(&lro->cv);
+        pthread_mutex_unlock(&lro->mu);
+        pthread_join(lro->worker, NULL);
+    }
+    pthread_mutex_destroy(&lro->mu);
+    pthread_cond_destroy(&lro->cv);
+    free(lro);
+}

@@ -1,0 +1,91 @@
+/* pipeline.c - the ARM request path, one direction: route -> checks -> handler. */
+#include "arm/pipeline.h"
+
+#include "app/app.h"
+#include "arm/apiversion.h"
+#include "arm/auth.h"
+#include "arm/errors.h"
+#include "util/status.h"
+#include "util/text.h"
+
+#include <string.h>
+
+/* Methods whose body ARM reads as JSON. */
+static int wants_json_body(const chsm_request *req)
+{
+    return strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0 ||
+           strcmp(req->method, "POST") == 0;
+}
+
+static int content_type_ok(const chsm_request *req)
+{
+    if (req->body_len == 0)
+        return 1;
+    const char *ct = chsm_request_header(req, "Content-Type");
+    /* ARM reads JSON bodies labelled application/json (with any parameters),
+     * text/json or merge-patch; a missing type is read as JSON too. Anything
+     * else, such as the form type curl -d sends by default, is 415. */
+    return !ct || chsm_starts_with_ci(ct, "application/json") ||
+           chsm_starts_with_ci(ct, "text/json") ||
+           chsm_starts_with_ci(ct, "application/merge-patch+json");
+}
+
+static void not_found(const chsm_request *req, chsm_response *res)
+{
+    /* Under a subscription, an unknown provider or type is ARM's
+     * InvalidResourceType / NoRegisteredProviderFound; elsewhere a plain 404. */
+    for (size_t i = 0; i + 1 < req->nsegments; i++) {
+        if (chsm_streq_ci(req->segments[i], "providers")) {
+            chsm_arm_error(res, 404, "InvalidResourceType",
+                           "The resource type could not be found in the namespace '%.200s' "
+                           "for this emulator.",
+                           req->segments[i + 1]);
+            return;
+        }
+    }
+    chsm_arm_error(res, 404, "NotFound", "No route matches '%.300s %.500s'.", req->method,
+                   req->raw_path ? req->raw_path : "");
+}
+
+void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *res)
+{
+    const char *corr = chsm_request_header(req, "x-ms-correlation-request-id");
+    char corr_buf[37];
+    if (!corr || strlen(corr) > 128) {
+        chsm_uuid(corr_buf);
+        corr = corr_buf;
+    }
+    chsm_response_header(res, "x-ms-correlation-request-id", corr, 1);
+
+    const chsm_route *route = NULL;
+    char allow[128];
+    int rc = chsm_router_match(app->arm_router, req, &route, allow, sizeof allow);
+    if (rc == CHSM_ENOTFOUND) {
+        not_found(req, res);
+        return;
+    }
+    if (rc == CHSM_ECONFLICT) {
+        chsm_arm_error(res, 405, "MethodNotAllowed",
+                       "The method '%s' is not allowed on this resource; allowed: %s.", req->method,
+                       allow);
+        chsm_response_header(res, "Allow", allow, 1);
+        return;
+    }
+    if (rc != CHSM_OK) {
+        chsm_arm_error(res, 500, "InternalServerError", "Routing failed: %s.", chsm_status_str(rc));
+        return;
+    }
+    req->route = route;
+    if (chsm_arm_check_api_version(req, route, app->cfg.loose_api_version, res))
+        return;
+    if (!(route->flags & CHSM_ROUTE_PUBLIC) && chsm_arm_authenticate(app, req, res))
+        return;
+    if (wants_json_body(req) && !(route->flags & CHSM_ROUTE_PUBLIC) && !content_type_ok(req)) {
+        chsm_arm_error(res, 415, "UnsupportedMediaType",
+                       "The content media type '%.100s' is not supported. Only "
+                       "'application/json' is supported.",
+                       chsm_request_header(req, "Content-Type"));
+        return;
+    }
+    route->handler(req, res);
+}

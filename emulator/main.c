@@ -1,0 +1,166 @@
+/* main.c - chsm-emulator: flags, start, ready file, graceful stop. */
+#include "app/app.h"
+#include "app/files.h"
+#include "app/log.h"
+#include "app/tls.h"
+#include "arm/lro.h"
+#include "http/server.h"
+#include "util/status.h"
+
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void dispatch(void *ctx, chsm_request *req, chsm_response *res)
+{
+    chsm_app_dispatch(ctx, req, res);
+}
+
+static void access_log(void *ctx, const chsm_request *req, const chsm_response *res, double ms)
+{
+    (void)ctx;
+    chsm_log(CHSM_LOG_INFO, "%s %s %s %d %.1fms %s",
+             req->listener == CHSM_LISTENER_BLOB ? "blob" : "arm", req->method,
+             req->raw_path ? req->raw_path : "-", res->status, ms, req->request_id);
+}
+
+/* write_ready_file publishes where this emulator listens, atomically, so
+ * tests and chsmctl never read a half-written file. */
+static int write_ready_file(const chsm_app *app)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "version", CHSM_VERSION);
+    cJSON_AddNumberToObject(j, "pid", (double)getpid());
+    cJSON_AddNumberToObject(j, "armPort", app->arm_port);
+    cJSON_AddStringToObject(j, "armUrl", app->arm_url);
+    if (app->blob_port) {
+        cJSON_AddNumberToObject(j, "blobPort", app->blob_port);
+        cJSON_AddStringToObject(j, "blobUrl", app->blob_url);
+    }
+    if (app->ca_cert_path[0])
+        cJSON_AddStringToObject(j, "caCert", app->ca_cert_path);
+    else
+        cJSON_AddNullToObject(j, "caCert");
+    cJSON_AddStringToObject(j, "dataDir", app->data_dir);
+    cJSON_AddBoolToObject(j, "tls", app->cfg.tls);
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!text)
+        return CHSM_ENOMEM;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/emulator.json", app->data_dir);
+    int rc = chsm_write_file_atomic(path, text, strlen(text), 0644);
+    free(text);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    chsm_config cfg;
+    chsm_config_defaults(&cfg);
+    char msg[4096];
+    int rc = chsm_config_parse(&cfg, argc, argv, msg, sizeof msg);
+    if (rc == 1) {
+        fputs(msg, stdout);
+        return 0;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "chsm-emulator: %s%s", msg, "Try --help.\n");
+        return 2;
+    }
+    chsm_log_set_level(cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+
+    chsm_app *app = NULL;
+    char err[512] = "";
+    if (chsm_app_open(&cfg, &app, err, sizeof err) != CHSM_OK) {
+        chsm_log(CHSM_LOG_ERROR, "cannot start: %s", err);
+        return 1;
+    }
+    char *cert = NULL, *key = NULL;
+    if (cfg.tls && chsm_app_tls_material(app, &cert, &key, err, sizeof err) != CHSM_OK) {
+        chsm_log(CHSM_LOG_ERROR, "cannot set up TLS: %s", err);
+        chsm_app_close(app);
+        return 1;
+    }
+    char spill_dir[1200];
+    snprintf(spill_dir, sizeof spill_dir, "%s/tmp", app->data_dir);
+    chsm_mkdirs(spill_dir);
+
+    chsm_listener_config lc = {
+        .kind = CHSM_LISTENER_ARM,
+        .host = cfg.arm_host,
+        .port = cfg.arm_port,
+        .threads = cfg.threads,
+        .body_limit = cfg.arm_body_limit,
+        .spill_threshold = 0,
+        .spill_dir = spill_dir,
+        .timeout_s = cfg.request_timeout_s,
+        .tls_cert_pem = cfg.tls ? cert : NULL,
+        .tls_key_pem = cfg.tls ? key : NULL,
+        .dispatch = dispatch,
+        .access_log = access_log,
+        .ctx = app,
+        .app = app,
+    };
+    chsm_listener *arm = NULL;
+    if (chsm_listener_start(&lc, &arm, err, sizeof err) != CHSM_OK) {
+        chsm_log(CHSM_LOG_ERROR, "cannot start the ARM listener: %s", err);
+        free(cert);
+        free(key);
+        chsm_app_close(app);
+        return 1;
+    }
+    app->arm_port = chsm_listener_port(arm);
+    const char *shown_host = strchr(cfg.arm_host, ':') ? "[::1]" : "127.0.0.1";
+    if (strcmp(cfg.arm_host, "0.0.0.0") != 0 && !strchr(cfg.arm_host, ':') &&
+        strcmp(cfg.arm_host, "localhost") != 0)
+        shown_host = cfg.arm_host;
+    snprintf(app->arm_url, sizeof app->arm_url, "%s://%s:%d", cfg.tls ? "https" : "http",
+             shown_host, app->arm_port);
+
+    if (chsm_lro_start_worker(app->lro) != CHSM_OK || write_ready_file(app) != CHSM_OK) {
+        chsm_log(CHSM_LOG_ERROR, "cannot start: the operation worker or %s/emulator.json failed",
+                 app->data_dir);
+        chsm_listener_stop(arm);
+        free(cert);
+        free(key);
+        chsm_app_close(app);
+        return 1;
+    }
+    chsm_log(CHSM_LOG_INFO, "chsm-emulator %s ready: ARM %s, data %s%s", CHSM_VERSION, app->arm_url,
+             app->data_dir, cfg.in_memory ? " (in memory)" : "");
+    if (app->ca_cert_path[0])
+        chsm_log(CHSM_LOG_INFO, "trust this CA certificate: %s", app->ca_cert_path);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    while (!stop_requested)
+        pause();
+
+    chsm_log(CHSM_LOG_INFO, "stopping: finishing in-flight requests");
+    chsm_listener_quiesce(arm);
+    chsm_listener_stop(arm);
+    char ready[1200];
+    snprintf(ready, sizeof ready, "%s/emulator.json", app->data_dir);
+    unlink(ready);
+    free(cert);
+    free(key);
+    chsm_app_close(app);
+    chsm_log(CHSM_LOG_INFO, "stopped");
+    return 0;
+}

@@ -1,0 +1,15 @@
+/* registry.c - every ARM provider the emulator serves, in routing order.
+ *
+ * Order matters only where templates overlap: more specific tables first. */
+#include "providers/provider.h"
+
+extern const chsm_provider chsm_provider_control;
+extern const chsm_provider chsm_provider_identity_platform;
+extern const chsm_provider chsm_provider_resources;
+
+const chsm_provider *const chsm_providers[] = {
+    &chsm_provider_control,
+    &chsm_provider_identity_platform,
+    &chsm_provider_resources,
+    NULL,
+};

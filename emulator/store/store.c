@@ -1,0 +1,278 @@
+/* store.c - opening, migrating and locking the SQLite database.
+ *
+ * Why one connection and a mutex rather than a pool: every state change must
+ * be one transaction, and handlers read-modify-write (a PUT reads the old
+ * resource to keep createdAt). With a single serialized connection that is
+ * correct without retry loops on SQLITE_BUSY, and SQLite in WAL mode is fast
+ * enough that the mutex is not the bottleneck of an emulator. */
+#include "store/store_internal.h"
+
+#include "util/status.h"
+#include "util/text.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_STMT_CACHE 96
+
+struct chsm_store {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+    int depth;  /* nesting of begin() */
+    int doomed; /* an inner step failed: the outermost commit rolls back */
+    struct {
+        const char *sql; /* statement texts are string literals: compare pointers */
+        sqlite3_stmt *st;
+    } cache[STORE_STMT_CACHE];
+    int ncache;
+};
+
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return CHSM_EIO;
+    }
+    return CHSM_OK;
+}
+
+/* migrate_module applies the steps of one schema module that this database
+ * has not seen yet, each step in its own transaction with its version bump. */
+static int migrate_module(sqlite3 *db, const store_schema_ *m, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "SELECT version FROM schema_modules WHERE module=?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return CHSM_EIO;
+    sqlite3_bind_text(st, 1, m->module, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > m->nsteps) {
+        snprintf(err, errlen, "the data dir was written by a newer emulator (%s schema %d > %d)",
+                 m->module, version, m->nsteps);
+        return CHSM_ECONFLICT;
+    }
+    for (int v = version; v < m->nsteps; v++) {
+        if (exec(db, "BEGIN IMMEDIATE", err, errlen) != CHSM_OK)
+            return CHSM_EIO;
+        char *bump = sqlite3_mprintf("INSERT INTO schema_modules(module, version) VALUES(%Q, %d) "
+                                     "ON CONFLICT(module) DO UPDATE SET version=excluded.version",
+                                     m->module, v + 1);
+        int rc = bump ? exec(db, m->steps[v], err, errlen) : CHSM_ENOMEM;
+        if (rc == CHSM_OK)
+            rc = exec(db, bump, err, errlen);
+        sqlite3_free(bump);
+        if (rc != CHSM_OK) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+        if (exec(db, "COMMIT", err, errlen) != CHSM_OK)
+            return CHSM_EIO;
+    }
+    return CHSM_OK;
+}
+
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    if (exec(db,
+             "CREATE TABLE IF NOT EXISTS schema_modules(module TEXT PRIMARY KEY, "
+             "version INTEGER NOT NULL)",
+             err, errlen) != CHSM_OK)
+        return CHSM_EIO;
+    for (size_t i = 0; store_schemas_[i]; i++) {
+        int rc = migrate_module(db, store_schemas_[i], err, errlen);
+        if (rc != CHSM_OK)
+            return rc;
+    }
+    return CHSM_OK;
+}
+
+int chsm_store_open(const char *path, chsm_store **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    chsm_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return CHSM_ENOMEM;
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->mu, &attr);
+    pthread_mutexattr_destroy(&attr);
+
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+    int rc = sqlite3_open_v2(path ? path : ":memory:", &s->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s",
+                 path ? path : ":memory:", s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        chsm_store_close(s);
+        return CHSM_EIO;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    /* WAL + synchronous=FULL: a commit that returned is on disk, so kill -9
+     * never loses an acknowledged change. */
+    if (exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+             err, errlen) != CHSM_OK ||
+        migrate(s->db, err, errlen) != CHSM_OK) {
+        chsm_store_close(s);
+        return CHSM_EIO;
+    }
+    *out = s;
+    return CHSM_OK;
+}
+
+void chsm_store_close(chsm_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->ncache; i++)
+        sqlite3_finalize(s->cache[i].st);
+    if (s->db)
+        sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+void store_lock_(chsm_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+}
+
+void store_unlock_(chsm_store *s)
+{
+    pthread_mutex_unlock(&s->mu);
+}
+
+sqlite3 *store_db_(chsm_store *s)
+{
+    return s->db;
+}
+
+sqlite3_stmt *store_prepare_(chsm_store *s, const char *sql)
+{
+    for (int i = 0; i < s->ncache; i++)
+        if (s->cache[i].sql == sql)
+            return s->cache[i].st;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    if (s->ncache < STORE_STMT_CACHE) {
+        s->cache[s->ncache].sql = sql;
+        s->cache[s->ncache].st = st;
+        s->ncache++;
+    }
+    return st;
+}
+
+void store_done_(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+int store_fail_(chsm_store *s, int sqlite_rc)
+{
+    (void)sqlite_rc;
+    if (s->depth > 0)
+        s->doomed = 1;
+    return CHSM_EIO;
+}
+
+char *store_text_dup_(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    if (!t)
+        return NULL;
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, t, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+int chsm_store_begin(chsm_store *s)
+{
+    store_lock_(s);
+    if (s->depth++ > 0)
+        return CHSM_OK;
+    s->doomed = 0;
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        s->depth--;
+        store_unlock_(s);
+        return CHSM_EIO;
+    }
+    return CHSM_OK;
+}
+
+int chsm_store_commit(chsm_store *s)
+{
+    int rc = CHSM_OK;
+    if (--s->depth == 0) {
+        if (s->doomed || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            rc = CHSM_EIO;
+        }
+        s->doomed = 0;
+    } else if (s->doomed) {
+        rc = CHSM_EIO;
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+void chsm_store_rollback(chsm_store *s)
+{
+    if (--s->depth == 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->doomed = 0;
+    } else {
+        s->doomed = 1;
+    }
+    store_unlock_(s);
+}
+
+int chsm_store_schema_version(chsm_store *s)
+{
+    int v = -1;
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, "SELECT sum(version) FROM schema_modules");
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    store_done_(st);
+    store_unlock_(s);
+    return v;
+}
+
+int chsm_store_integrity_ok(chsm_store *s)
+{
+    int ok = 0;
+    store_lock_(s);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        ok = t && strcmp((const char *)t, "ok") == 0;
+    }
+    sqlite3_finalize(st);
+    store_unlock_(s);
+    return ok;
+}
+
+void store_bind_lower_(sqlite3_stmt *st, int idx, const char *s)
+{
+    char *low = chsm_lower_dup(s);
+    if (low)
+        sqlite3_bind_text(st, idx, low, -1, free);
+    else
+        sqlite3_bind_null(st, idx);
+}
