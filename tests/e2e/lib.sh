@@ -67,8 +67,11 @@ json_get() {
     python3 - "$1" "$2" <<'PY'
 import json, sys
 v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split('.'):
-    v = v[int(k)] if isinstance(v, list) else v[k]
+try:
+    for k in sys.argv[2].split('.'):
+        v = v[int(k)] if isinstance(v, list) else v[k]
+except (KeyError, IndexError, ValueError):
+    sys.exit(1)
 if v is None:
     sys.exit(1)
 print(v if not isinstance(v, (dict, list)) else json.dumps(v))
@@ -79,10 +82,13 @@ PY
 jq_() {
     printf '%s' "$1" | python3 -c '
 import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    if k == "": continue
-    v = v[int(k)] if isinstance(v, list) else v.get(k) if isinstance(v, dict) else None
+try:
+    v = json.load(sys.stdin)
+    for k in sys.argv[1].split("."):
+        if k == "": continue
+        v = v[int(k)] if isinstance(v, list) else v.get(k) if isinstance(v, dict) else None
+except (IndexError, ValueError):
+    v = None
 print("" if v is None else (v if not isinstance(v, (dict, list)) else json.dumps(v)))' "$2"
 }
 
@@ -93,7 +99,7 @@ ca_opt() {
 # arm METHOD PATH [BODY]: calls ARM, sets STATUS, BODY_OUT and HEADERS_OUT.
 arm() {
     local method=$1 path=$2 body=${3-}
-    local args=(-sS -X "$method" $(ca_opt) -H "Authorization: Bearer $TOKEN"
+    local args=(-sS --path-as-is -X "$method" $(ca_opt) -H "Authorization: Bearer $TOKEN"
         -D "$E2E_TMP/headers" -o "$E2E_TMP/body" -w '%{http_code}')
     if [ -n "$body" ]; then args+=(-H 'Content-Type: application/json' --data-binary "$body"); fi
     case "$path" in http*) url=$path ;; *) url=$ARM$path ;; esac

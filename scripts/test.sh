@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# test.sh - installs what the tests need, builds from scratch (a normal build
+# and an AddressSanitizer + UndefinedBehaviorSanitizer build) and runs every
+# test under ctest in both. Exits non-zero if anything fails.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/deps.sh"
+chsm_install_packages "${CHSM_BUILD_PACKAGES[@]}" "${CHSM_TEST_PACKAGES[@]}"
+
+jobs=$(nproc)
+run_suite() {
+    local name=$1
+    shift
+    local build="$root/build-test-$name"
+    rm -rf "$build"
+    echo "=== $name build ==="
+    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$build" -j"$jobs"
+    echo "=== $name tests ==="
+    (cd "$build" && ctest --output-on-failure -j"$jobs" --timeout 900)
+}
+
+run_suite normal
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+run_suite sanitize -DCHSM_SANITIZE=ON
+echo "=== all suites passed ==="
