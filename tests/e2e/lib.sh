@@ -129,8 +129,15 @@ check() {
 eq() { [ "$1" = "$2" ]; }
 contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
 
-# finish: prints the tally in the plain "N passed, N failed" form and exits.
+# finish: stops the emulator, counts any sanitizer report in its log as a
+# failure, prints the tally in the plain "N passed, N failed" form and exits.
 finish() {
+    if [ -n "$EMU_PID" ]; then stop_emulator; fi
+    if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$E2E_TMP/emulator.log" 2>/dev/null; then
+        FAILS=$((FAILS + 1))
+        echo "FAIL: the sanitizers reported errors in the emulator:"
+        grep -E -A20 "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$E2E_TMP/emulator.log" | head -60
+    fi
     echo "$(basename "$0" .sh): $PASSES passed, $FAILS failed"
     if [ "$FAILS" -ne 0 ]; then
         echo "--- emulator log ---"; tail -n 50 "$E2E_TMP/emulator.log" || true
