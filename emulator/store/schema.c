@@ -44,7 +44,10 @@ static const char *const core_steps[] = {
 static const store_schema_ core_schema = {"core", core_steps,
                                           (int)(sizeof core_steps / sizeof core_steps[0])};
 
+extern const store_schema_ chsm_hsm_schema_; /* hsm/repo.c */
+
 const store_schema_ *const store_schemas_[] = {
     &core_schema,
+    &chsm_hsm_schema_,
     NULL,
 };

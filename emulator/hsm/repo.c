@@ -1,0 +1,654 @@
+/* repo.c - the HSM tables in SQLite (the only SQL of hsm/). */
+#include "hsm/repo.h"
+
+#include "crypto/keys.h"
+#include "store/store_internal.h"
+#include "util/status.h"
+#include "util/text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const hsm_steps[] = {
+    /* 1: clusters, users, keys (material sealed), sessions */
+    "CREATE TABLE hsm_clusters ("
+    "  cluster_key TEXT PRIMARY KEY," /* lowercased ARM resource id */
+    "  resource_id TEXT NOT NULL,"
+    "  label_key TEXT NOT NULL UNIQUE,"
+    "  label TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  activation TEXT NOT NULL,"
+    "  next_handle INTEGER NOT NULL,"
+    "  next_user_id INTEGER NOT NULL,"
+    "  salt BLOB NOT NULL,"
+    "  provision_op TEXT NOT NULL DEFAULT '',"
+    "  system_principal TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL,"
+    "  activated_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE hsm_users ("
+    "  cluster_key TEXT NOT NULL,"
+    "  name_key TEXT NOT NULL,"
+    "  user_id INTEGER NOT NULL,"
+    "  user_type TEXT NOT NULL,"
+    "  username TEXT NOT NULL,"
+    "  password_hash TEXT NOT NULL,"
+    "  login_failures INTEGER NOT NULL DEFAULT 0,"
+    "  locked INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (cluster_key, name_key));"
+    "CREATE TABLE hsm_keys ("
+    "  cluster_key TEXT NOT NULL,"
+    "  handle INTEGER NOT NULL,"
+    "  key_id TEXT NOT NULL,"
+    "  class TEXT NOT NULL,"
+    "  owner_key TEXT NOT NULL,"
+    "  meta TEXT NOT NULL,"
+    "  material BLOB NOT NULL," /* sealed: iv || tag || ciphertext */
+    "  PRIMARY KEY (cluster_key, handle));"
+    "CREATE INDEX hsm_keys_by_id ON hsm_keys(cluster_key, key_id);"
+    "CREATE TABLE hsm_sessions ("
+    "  token_hash TEXT PRIMARY KEY,"
+    "  cluster_key TEXT NOT NULL,"
+    "  name_key TEXT NOT NULL,"
+    "  username TEXT NOT NULL,"
+    "  user_type TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  last_used_ms INTEGER NOT NULL);"
+    "CREATE INDEX hsm_sessions_by_user ON hsm_sessions(cluster_key, name_key);",
+};
+
+/* The hsm module's schema, listed in store/schema.c. */
+const store_schema_ chsm_hsm_schema_ = {"hsm", hsm_steps,
+                                        (int)(sizeof hsm_steps / sizeof hsm_steps[0])};
+
+static void copy_col(sqlite3_stmt *st, int col, char *out, size_t outlen)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, outlen, "%s", t ? (const char *)t : "");
+}
+
+/* exec_simple runs a statement with text binds (NULL-terminated), lowercasing
+ * those listed in lower_mask; reports CHSM_ENOTFOUND when want_change and no
+ * row changed. */
+static int exec_text(chsm_store *s, const char *sql, int want_change, unsigned lower_mask,
+                     const char *a, const char *b)
+{
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        const char *args[2] = {a, b};
+        for (int i = 0; i < 2 && args[i]; i++) {
+            if (lower_mask & (1u << i))
+                store_bind_lower_(st, i + 1, args[i]);
+            else
+                sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+        }
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            rc = (want_change && sqlite3_changes(store_db_(s)) == 0) ? CHSM_ENOTFOUND : CHSM_OK;
+        else
+            rc = store_fail_(s, step);
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+/* ---- clusters ---- */
+
+#define CLUSTER_COLUMNS                                                                            \
+    "resource_id, label, name, activation, next_handle, next_user_id, salt, provision_op,"         \
+    " system_principal, created_ms, activated_ms"
+
+static void row_to_cluster(sqlite3_stmt *st, chsm_hsm_cluster *c)
+{
+    memset(c, 0, sizeof *c);
+    copy_col(st, 0, c->resource_id, sizeof c->resource_id);
+    copy_col(st, 1, c->label, sizeof c->label);
+    copy_col(st, 2, c->name, sizeof c->name);
+    copy_col(st, 3, c->activation, sizeof c->activation);
+    c->next_handle = sqlite3_column_int64(st, 4);
+    c->next_user_id = sqlite3_column_int(st, 5);
+    if (sqlite3_column_bytes(st, 6) == (int)sizeof c->salt)
+        memcpy(c->salt, sqlite3_column_blob(st, 6), sizeof c->salt);
+    copy_col(st, 7, c->provision_op, sizeof c->provision_op);
+    copy_col(st, 8, c->system_principal, sizeof c->system_principal);
+    c->created_ms = sqlite3_column_int64(st, 9);
+    c->activated_ms = sqlite3_column_int64(st, 10);
+}
+
+int chsm_hsm_repo_cluster_insert(chsm_store *s, const chsm_hsm_cluster *c)
+{
+    static const char sql[] =
+        "INSERT INTO hsm_clusters(cluster_key, label_key, " CLUSTER_COLUMNS ")"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, c->resource_id);
+        store_bind_lower_(st, 2, c->label);
+        sqlite3_bind_text(st, 3, c->resource_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, c->label, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, c->name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 6, c->activation, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 7, c->next_handle);
+        sqlite3_bind_int(st, 8, c->next_user_id);
+        sqlite3_bind_blob(st, 9, c->salt, (int)sizeof c->salt, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 10, c->provision_op, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 11, c->system_principal, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 12, c->created_ms);
+        sqlite3_bind_int64(st, 13, c->activated_ms);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            rc = CHSM_OK;
+        else if (step == SQLITE_CONSTRAINT)
+            rc = CHSM_EEXISTS;
+        else
+            rc = store_fail_(s, step);
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+int chsm_hsm_repo_cluster_update(chsm_store *s, const chsm_hsm_cluster *c)
+{
+    static const char sql[] =
+        "UPDATE hsm_clusters SET activation=?2, next_handle=?3, next_user_id=?4,"
+        " provision_op=?5, system_principal=?6, activated_ms=?7 WHERE cluster_key=?1";
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, c->resource_id);
+        sqlite3_bind_text(st, 2, c->activation, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, c->next_handle);
+        sqlite3_bind_int(st, 4, c->next_user_id);
+        sqlite3_bind_text(st, 5, c->provision_op, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 6, c->system_principal, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 7, c->activated_ms);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            rc = sqlite3_changes(store_db_(s)) > 0 ? CHSM_OK : CHSM_ENOTFOUND;
+        else
+            rc = store_fail_(s, step);
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+static int cluster_get_by(chsm_store *s, const char *sql, const char *key, chsm_hsm_cluster *out)
+{
+    memset(out, 0, sizeof *out);
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, key);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            row_to_cluster(st, out);
+            rc = CHSM_OK;
+        } else if (step == SQLITE_DONE) {
+            rc = CHSM_ENOTFOUND;
+        }
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+int chsm_hsm_repo_cluster_get(chsm_store *s, const char *resource_id, chsm_hsm_cluster *out)
+{
+    static const char sql[] = "SELECT " CLUSTER_COLUMNS " FROM hsm_clusters WHERE cluster_key=?";
+    return cluster_get_by(s, sql, resource_id, out);
+}
+
+int chsm_hsm_repo_cluster_by_label(chsm_store *s, const char *label, chsm_hsm_cluster *out)
+{
+    static const char sql[] = "SELECT " CLUSTER_COLUMNS " FROM hsm_clusters WHERE label_key=?";
+    return cluster_get_by(s, sql, label, out);
+}
+
+int chsm_hsm_repo_cluster_wipe(chsm_store *s, const char *resource_id)
+{
+    static const char del_users[] = "DELETE FROM hsm_users WHERE cluster_key=?";
+    static const char del_keys[] = "DELETE FROM hsm_keys WHERE cluster_key=?";
+    static const char del_sessions[] = "DELETE FROM hsm_sessions WHERE cluster_key=?";
+    int rc = exec_text(s, del_users, 0, 1, resource_id, NULL);
+    if (rc == CHSM_OK)
+        rc = exec_text(s, del_keys, 0, 1, resource_id, NULL);
+    if (rc == CHSM_OK)
+        rc = exec_text(s, del_sessions, 0, 1, resource_id, NULL);
+    return rc;
+}
+
+int chsm_hsm_repo_cluster_delete(chsm_store *s, const char *resource_id)
+{
+    static const char sql[] = "DELETE FROM hsm_clusters WHERE cluster_key=?";
+    int rc = chsm_hsm_repo_cluster_wipe(s, resource_id);
+    if (rc == CHSM_OK)
+        rc = exec_text(s, sql, 1, 1, resource_id, NULL);
+    return rc;
+}
+
+/* ---- users ---- */
+
+#define USER_COLUMNS "user_id, user_type, username, password_hash, login_failures, locked"
+
+static void row_to_user(sqlite3_stmt *st, chsm_hsm_user *u)
+{
+    memset(u, 0, sizeof *u);
+    u->user_id = sqlite3_column_int(st, 0);
+    copy_col(st, 1, u->user_type, sizeof u->user_type);
+    copy_col(st, 2, u->username, sizeof u->username);
+    copy_col(st, 3, u->password_hash, sizeof u->password_hash);
+    u->login_failures = sqlite3_column_int(st, 4);
+    u->locked = sqlite3_column_int(st, 5);
+}
+
+int chsm_hsm_repo_users_list(chsm_store *s, const char *resource_id, chsm_hsm_user **out, size_t *n)
+{
+    static const char sql[] =
+        "SELECT " USER_COLUMNS " FROM hsm_users WHERE cluster_key=? ORDER BY user_id";
+    *out = NULL;
+    *n = 0;
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = st ? CHSM_OK : CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        size_t cap = 0;
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 8;
+                chsm_hsm_user *p = realloc(*out, cap * sizeof *p);
+                if (!p) {
+                    rc = CHSM_ENOMEM;
+                    break;
+                }
+                *out = p;
+            }
+            row_to_user(st, &(*out)[(*n)++]);
+        }
+        if (rc == CHSM_OK && step != SQLITE_DONE)
+            rc = CHSM_EIO;
+        store_done_(st);
+    }
+    store_unlock_(s);
+    if (rc != CHSM_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int chsm_hsm_repo_user_get(chsm_store *s, const char *resource_id, const char *username,
+                           chsm_hsm_user *out)
+{
+    static const char sql[] =
+        "SELECT " USER_COLUMNS " FROM hsm_users WHERE cluster_key=? AND name_key=?";
+    memset(out, 0, sizeof *out);
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        store_bind_lower_(st, 2, username);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            row_to_user(st, out);
+            rc = CHSM_OK;
+        } else if (step == SQLITE_DONE) {
+            rc = CHSM_ENOTFOUND;
+        }
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+int chsm_hsm_repo_user_put(chsm_store *s, const char *resource_id, const chsm_hsm_user *u)
+{
+    static const char sql[] =
+        "INSERT INTO hsm_users(cluster_key, name_key, " USER_COLUMNS ") VALUES(?,?,?,?,?,?,?,?)"
+        " ON CONFLICT(cluster_key, name_key) DO UPDATE SET user_id=excluded.user_id,"
+        " user_type=excluded.user_type, username=excluded.username,"
+        " password_hash=excluded.password_hash, login_failures=excluded.login_failures,"
+        " locked=excluded.locked";
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        store_bind_lower_(st, 2, u->username);
+        sqlite3_bind_int(st, 3, u->user_id);
+        sqlite3_bind_text(st, 4, u->user_type, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, u->username, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 6, u->password_hash, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 7, u->login_failures);
+        sqlite3_bind_int(st, 8, u->locked);
+        int step = sqlite3_step(st);
+        rc = step == SQLITE_DONE ? CHSM_OK : store_fail_(s, step);
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+int chsm_hsm_repo_user_delete(chsm_store *s, const char *resource_id, const char *username)
+{
+    static const char del_user[] = "DELETE FROM hsm_users WHERE cluster_key=? AND name_key=?";
+    static const char del_sessions[] =
+        "DELETE FROM hsm_sessions WHERE cluster_key=? AND name_key=?";
+    int rc = exec_text(s, del_user, 1, 3, resource_id, username);
+    if (rc == CHSM_OK)
+        rc = exec_text(s, del_sessions, 0, 3, resource_id, username);
+    return rc;
+}
+
+/* ---- keys ---- */
+
+static int row_to_key(sqlite3_stmt *st, chsm_hsm_key *k, int with_material)
+{
+    memset(k, 0, sizeof *k);
+    k->handle = sqlite3_column_int64(st, 0);
+    copy_col(st, 1, k->key_id, sizeof k->key_id);
+    copy_col(st, 2, k->klass, sizeof k->klass);
+    const char *meta = (const char *)sqlite3_column_text(st, 3);
+    k->meta = meta ? cJSON_Parse(meta) : NULL;
+    if (!k->meta)
+        return CHSM_EIO;
+    const char *owner = cJSON_GetStringValue(cJSON_GetObjectItem(k->meta, "owner"));
+    snprintf(k->owner, sizeof k->owner, "%s", owner ? owner : "");
+    if (with_material) {
+        int n = sqlite3_column_bytes(st, 4);
+        if (n <= 0 || n > CHSM_CRYPTO_KEY_MAX_DER + 64)
+            return CHSM_EIO;
+        k->sealed = malloc((size_t)n);
+        if (!k->sealed)
+            return CHSM_ENOMEM;
+        memcpy(k->sealed, sqlite3_column_blob(st, 4), (size_t)n);
+        k->sealed_len = (size_t)n;
+    }
+    return CHSM_OK;
+}
+
+int chsm_hsm_repo_keys_list(chsm_store *s, const char *resource_id, int with_material,
+                            chsm_hsm_key **out, size_t *n)
+{
+    static const char sql[] = "SELECT handle, key_id, class, meta, material FROM hsm_keys"
+                              " WHERE cluster_key=? ORDER BY handle";
+    *out = NULL;
+    *n = 0;
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = st ? CHSM_OK : CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        size_t cap = 0;
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 16;
+                chsm_hsm_key *p = realloc(*out, cap * sizeof *p);
+                if (!p) {
+                    rc = CHSM_ENOMEM;
+                    break;
+                }
+                *out = p;
+            }
+            rc = row_to_key(st, &(*out)[*n], with_material);
+            (*n)++;
+            if (rc != CHSM_OK)
+                break;
+        }
+        if (rc == CHSM_OK && step != SQLITE_DONE)
+            rc = CHSM_EIO;
+        store_done_(st);
+    }
+    store_unlock_(s);
+    if (rc != CHSM_OK) {
+        chsm_hsm_keys_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int chsm_hsm_repo_key_get(chsm_store *s, const char *resource_id, int64_t handle, chsm_hsm_key *out)
+{
+    static const char sql[] = "SELECT handle, key_id, class, meta, material FROM hsm_keys"
+                              " WHERE cluster_key=? AND handle=?";
+    memset(out, 0, sizeof *out);
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        sqlite3_bind_int64(st, 2, handle);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW)
+            rc = row_to_key(st, out, 1);
+        else if (step == SQLITE_DONE)
+            rc = CHSM_ENOTFOUND;
+        store_done_(st);
+    }
+    store_unlock_(s);
+    if (rc != CHSM_OK && rc != CHSM_ENOTFOUND)
+        chsm_hsm_key_clear(out);
+    return rc;
+}
+
+int chsm_hsm_repo_key_id_exists(chsm_store *s, const char *resource_id, const char *key_id)
+{
+    static const char sql[] = "SELECT 1 FROM hsm_keys WHERE cluster_key=? AND key_id=? LIMIT 1";
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        sqlite3_bind_text(st, 2, key_id, -1, SQLITE_TRANSIENT);
+        int step = sqlite3_step(st);
+        rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : CHSM_EIO;
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+int chsm_hsm_repo_key_put(chsm_store *s, const char *resource_id, const chsm_hsm_key *k)
+{
+    static const char sql[] =
+        "INSERT INTO hsm_keys(cluster_key, handle, key_id, class, owner_key, meta, material)"
+        " VALUES(?,?,?,?,?,?,?) ON CONFLICT(cluster_key, handle) DO UPDATE SET"
+        " key_id=excluded.key_id, class=excluded.class, owner_key=excluded.owner_key,"
+        " meta=excluded.meta, material=excluded.material";
+    if (!k->sealed || !k->sealed_len)
+        return CHSM_EINVAL;
+    char *meta = cJSON_PrintUnformatted(k->meta);
+    if (!meta)
+        return CHSM_ENOMEM;
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        sqlite3_bind_int64(st, 2, k->handle);
+        sqlite3_bind_text(st, 3, k->key_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, k->klass, -1, SQLITE_TRANSIENT);
+        store_bind_lower_(st, 5, k->owner);
+        sqlite3_bind_text(st, 6, meta, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 7, k->sealed, (int)k->sealed_len, SQLITE_TRANSIENT);
+        int step = sqlite3_step(st);
+        rc = step == SQLITE_DONE ? CHSM_OK : store_fail_(s, step);
+        store_done_(st);
+    }
+    store_unlock_(s);
+    free(meta);
+    return rc;
+}
+
+int chsm_hsm_repo_key_put_meta(chsm_store *s, const char *resource_id, const chsm_hsm_key *k)
+{
+    static const char sql[] = "UPDATE hsm_keys SET key_id=?3, owner_key=?4, meta=?5"
+                              " WHERE cluster_key=?1 AND handle=?2";
+    char *meta = cJSON_PrintUnformatted(k->meta);
+    if (!meta)
+        return CHSM_ENOMEM;
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        sqlite3_bind_int64(st, 2, k->handle);
+        sqlite3_bind_text(st, 3, k->key_id, -1, SQLITE_TRANSIENT);
+        store_bind_lower_(st, 4, k->owner);
+        sqlite3_bind_text(st, 5, meta, -1, SQLITE_TRANSIENT);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            rc = sqlite3_changes(store_db_(s)) > 0 ? CHSM_OK : CHSM_ENOTFOUND;
+        else
+            rc = store_fail_(s, step);
+        store_done_(st);
+    }
+    store_unlock_(s);
+    free(meta);
+    return rc;
+}
+
+int chsm_hsm_repo_key_delete(chsm_store *s, const char *resource_id, int64_t handle)
+{
+    static const char sql[] = "DELETE FROM hsm_keys WHERE cluster_key=? AND handle=?";
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        sqlite3_bind_int64(st, 2, handle);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            rc = sqlite3_changes(store_db_(s)) > 0 ? CHSM_OK : CHSM_ENOTFOUND;
+        else
+            rc = store_fail_(s, step);
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+int chsm_hsm_repo_keys_owned_by(chsm_store *s, const char *resource_id, const char *username)
+{
+    static const char sql[] = "SELECT count(*) FROM hsm_keys WHERE cluster_key=? AND owner_key=?";
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        store_bind_lower_(st, 2, username);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            rc = sqlite3_column_int(st, 0);
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+/* ---- sessions ---- */
+
+int chsm_hsm_repo_session_insert(chsm_store *s, const chsm_hsm_session *ss)
+{
+    static const char sql[] =
+        "INSERT INTO hsm_sessions(token_hash, cluster_key, name_key, username, user_type,"
+        " created_ms, last_used_ms) VALUES(?,?,?,?,?,?,?)";
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        sqlite3_bind_text(st, 1, ss->token_hash, -1, SQLITE_TRANSIENT);
+        store_bind_lower_(st, 2, ss->cluster_key);
+        store_bind_lower_(st, 3, ss->username);
+        sqlite3_bind_text(st, 4, ss->username, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, ss->user_type, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 6, ss->created_ms);
+        sqlite3_bind_int64(st, 7, ss->last_used_ms);
+        int step = sqlite3_step(st);
+        rc = step == SQLITE_DONE ? CHSM_OK : store_fail_(s, step);
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+int chsm_hsm_repo_session_get(chsm_store *s, const char *token_hash, chsm_hsm_session *out)
+{
+    static const char sql[] = "SELECT token_hash, cluster_key, username, user_type, created_ms,"
+                              " last_used_ms FROM hsm_sessions WHERE token_hash=?";
+    memset(out, 0, sizeof *out);
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_TRANSIENT);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            copy_col(st, 0, out->token_hash, sizeof out->token_hash);
+            copy_col(st, 1, out->cluster_key, sizeof out->cluster_key);
+            copy_col(st, 2, out->username, sizeof out->username);
+            copy_col(st, 3, out->user_type, sizeof out->user_type);
+            out->created_ms = sqlite3_column_int64(st, 4);
+            out->last_used_ms = sqlite3_column_int64(st, 5);
+            rc = CHSM_OK;
+        } else if (step == SQLITE_DONE) {
+            rc = CHSM_ENOTFOUND;
+        }
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+int chsm_hsm_repo_session_touch(chsm_store *s, const char *token_hash, int64_t now_ms,
+                                const char *user_type)
+{
+    static const char sql[] =
+        "UPDATE hsm_sessions SET last_used_ms=?2, user_type=?3 WHERE token_hash=?1";
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, now_ms);
+        sqlite3_bind_text(st, 3, user_type, -1, SQLITE_TRANSIENT);
+        int step = sqlite3_step(st);
+        rc = step == SQLITE_DONE ? CHSM_OK : store_fail_(s, step);
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+int chsm_hsm_repo_session_delete(chsm_store *s, const char *token_hash)
+{
+    static const char sql[] = "DELETE FROM hsm_sessions WHERE token_hash=?";
+    return exec_text(s, sql, 0, 0, token_hash, NULL);
+}
+
+void chsm_hsm_key_clear(chsm_hsm_key *k)
+{
+    cJSON_Delete(k->meta);
+    free(k->sealed);
+    memset(k, 0, sizeof *k);
+}
+
+void chsm_hsm_keys_free(chsm_hsm_key *arr, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        chsm_hsm_key_clear(&arr[i]);
+    free(arr);
+}
