@@ -4,6 +4,7 @@
 #include "app/log.h"
 #include "app/tls.h"
 #include "arm/lro.h"
+#include "control/journal.h"
 #include "http/server.h"
 #include "util/status.h"
 
@@ -29,7 +30,11 @@ static void dispatch(void *ctx, chsm_request *req, chsm_response *res)
 
 static void access_log(void *ctx, const chsm_request *req, const chsm_response *res, double ms)
 {
-    (void)ctx;
+    chsm_app *app = ctx;
+    chsm_journal_add(app->journal, req, res, ms);
+    if (req->fault[0])
+        chsm_log(CHSM_LOG_WARN, "fault rule %s fired on %s %s", req->fault, req->method,
+                 req->raw_path ? req->raw_path : "-");
     chsm_log(CHSM_LOG_INFO, "%s %s %s %d %.1fms %s",
              req->listener == CHSM_LISTENER_BLOB ? "blob" : "arm", req->method,
              req->raw_path ? req->raw_path : "-", res->status, ms, req->request_id);

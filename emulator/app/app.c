@@ -4,6 +4,8 @@
 #include "app/files.h"
 #include "arm/lro.h"
 #include "arm/pipeline.h"
+#include "control/faults.h"
+#include "control/journal.h"
 #include "crypto/digest.h"
 #include "crypto/jwt.h"
 #include "providers/provider.h"
@@ -15,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* How many requests /_emulator/requests remembers. */
+#define CHSM_JOURNAL_SIZE 1000
 
 /* load_or_create_secrets keeps the token signing key and the HSM fleet secret
  * in the store, so tokens and backups stay valid across restarts. */
@@ -87,7 +92,15 @@ int chsm_app_open(const chsm_config *cfg, chsm_app **out, char *err, size_t errl
         return CHSM_ENOMEM;
     app->cfg = *cfg;
     app->started_ms = chsm_now_ms();
-    int rc = prepare_data_dir(app, err, errlen);
+    if (cfg->seeded)
+        chsm_ids_seed(cfg->seed);
+    app->faults = chsm_faults_new();
+    app->journal = chsm_journal_new(CHSM_JOURNAL_SIZE);
+    int rc = app->faults && app->journal ? CHSM_OK : CHSM_ENOMEM;
+    if (rc == CHSM_OK && cfg->faults_file[0])
+        rc = chsm_faults_load(app->faults, cfg->faults_file, err, errlen);
+    if (rc == CHSM_OK)
+        rc = prepare_data_dir(app, err, errlen);
     if (rc == CHSM_OK) {
         char dbpath[1200];
         snprintf(dbpath, sizeof dbpath, "%s/state.db", app->data_dir);
@@ -125,6 +138,8 @@ void chsm_app_close(chsm_app *app)
     chsm_router_free(app->arm_router);
     chsm_crypto_jwt_key_free(app->jwt_key);
     chsm_store_close(app->store);
+    chsm_faults_free(app->faults);
+    chsm_journal_free(app->journal);
     if (app->cfg.in_memory && app->data_dir[0])
         chsm_remove_tree(app->data_dir);
     free(app);
@@ -134,4 +149,12 @@ void chsm_app_dispatch(chsm_app *app, chsm_request *req, chsm_response *res)
 {
     req->app = app;
     chsm_arm_dispatch(app, req, res);
+}
+
+int chsm_app_add_state_hooks(chsm_app *app, const chsm_state_hooks *hooks)
+{
+    if (app->nstate_hooks >= CHSM_MAX_STATE_HOOKS)
+        return CHSM_ETOOBIG;
+    app->state_hooks[app->nstate_hooks++] = hooks;
+    return CHSM_OK;
 }

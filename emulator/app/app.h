@@ -16,6 +16,18 @@ struct chsm_lro;
 struct chsm_jwt_key;
 struct chsm_blob_service;
 struct chsm_http_server;
+struct chsm_faults;
+struct chsm_journal;
+
+/* What a model with state outside SQLite (blob content files) does when QA
+ * resets the emulator or saves/restores a snapshot. Any hook may be NULL. */
+typedef struct chsm_state_hooks {
+    int (*reset)(struct chsm_app *app); /* after the store was emptied */
+    int (*snapshot_save)(struct chsm_app *app, const char *dir);
+    int (*snapshot_restore)(struct chsm_app *app, const char *dir); /* after the store's restore */
+} chsm_state_hooks;
+
+#define CHSM_MAX_STATE_HOOKS 8
 
 typedef struct chsm_app {
     chsm_config cfg;
@@ -25,12 +37,16 @@ typedef struct chsm_app {
     struct chsm_jwt_key *jwt_key;   /* signs the tokens of the emulated Entra ID */
     unsigned char fleet_secret[32]; /* root of the simulated HSM fleet's key hierarchy */
     struct chsm_blob_service *blob; /* the Blob-like store (blob/) */
+    struct chsm_faults *faults;     /* QA fault rules (control/faults.h) */
+    struct chsm_journal *journal;   /* the last requests, for /_emulator/requests */
     char data_dir[1024];            /* absolute; for --in-memory a private temp dir */
     char ca_cert_path[1200];        /* PEM users trust; empty without TLS */
     char arm_url[128];              /* scheme://127.0.0.1:port once listening */
     char blob_url[128];
     int arm_port, blob_port;
     int64_t started_ms;
+    const chsm_state_hooks *state_hooks[CHSM_MAX_STATE_HOOKS];
+    int nstate_hooks;
 } chsm_app;
 
 /* chsm_app_open prepares an app from cfg: data dir, store, keys, routes,
@@ -38,6 +54,8 @@ typedef struct chsm_app {
 int chsm_app_open(const chsm_config *cfg, chsm_app **out, char *err, size_t errlen);
 /* chsm_app_close stops the engine and frees everything the app owns. */
 void chsm_app_close(chsm_app *app);
+/* chsm_app_add_state_hooks registers hooks (not copied: keep them static). */
+int chsm_app_add_state_hooks(chsm_app *app, const chsm_state_hooks *hooks);
 /* chsm_app_dispatch answers one request of the given listener. */
 void chsm_app_dispatch(chsm_app *app, chsm_request *req, chsm_response *res);
 

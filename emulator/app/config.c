@@ -32,6 +32,10 @@ static const char usage[] =
     "  --strict-auth            accept only unexpired tokens signed by this emulator\n"
     "  --loose-api-version      accept any api-version (for SDKs newer than the emulator)\n"
     "  --log-level LEVEL        error, warn, info (default) or debug\n"
+    "  --faults FILE            fault rules to arm at start (see docs/qa.md)\n"
+    "  --fixture FILE           load a starting state (repeatable; see fixtures/)\n"
+    "  --seed N                 make every generated id deterministic\n"
+    "  --no-control             turn off the /_emulator/ QA control surface\n"
     "  --help                   show this text\n"
     "  --version                print the version\n";
 
@@ -158,6 +162,8 @@ int chsm_config_parse(chsm_config *cfg, int argc, char **argv, char *out, size_t
             cfg->strict_auth = 1, takes = 0;
         } else if (strcmp(a, "--loose-api-version") == 0) {
             cfg->loose_api_version = 1, takes = 0;
+        } else if (strcmp(a, "--no-control") == 0) {
+            cfg->no_control = 1, takes = 0;
         } else if (!v) {
             snprintf(out, outlen, "unknown option or missing value: %s\n", a);
             return CHSM_EINVAL;
@@ -189,6 +195,19 @@ int chsm_config_parse(chsm_config *cfg, int argc, char **argv, char *out, size_t
             bad = cfg->request_timeout_s < 1;
         } else if (strcmp(a, "--op-duration") == 0) {
             bad = add_op_durations(cfg, v);
+        } else if (strcmp(a, "--faults") == 0) {
+            bad = strlen(v) >= sizeof cfg->faults_file;
+            if (!bad)
+                snprintf(cfg->faults_file, sizeof cfg->faults_file, "%s", v);
+        } else if (strcmp(a, "--fixture") == 0) {
+            bad = strlen(v) >= sizeof cfg->fixtures[0] || cfg->nfixtures >= CHSM_MAX_FIXTURES;
+            if (!bad)
+                snprintf(cfg->fixtures[cfg->nfixtures++], sizeof cfg->fixtures[0], "%s", v);
+        } else if (strcmp(a, "--seed") == 0) {
+            char *end = NULL;
+            cfg->seed = strtoull(v, &end, 10);
+            bad = !isdigit((unsigned char)*v) || *end;
+            cfg->seeded = !bad;
         } else if (strcmp(a, "--log-level") == 0) {
             static const char *const levels[] = {"error", "warn", "info", "debug"};
             bad = 1;

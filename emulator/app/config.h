@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #define CHSM_MAX_OP_DURATIONS 32
+#define CHSM_MAX_FIXTURES 8
 
 typedef struct chsm_op_duration {
     char kind[48]; /* operation kind or its last word: "backup" matches "cloudHsmClusters/backup" */
@@ -33,6 +34,12 @@ typedef struct chsm_config {
     int log_level;
     chsm_op_duration op_durations[CHSM_MAX_OP_DURATIONS];
     int nop_durations;
+    char faults_file[1024]; /* fault rules loaded at start */
+    int seeded;             /* --seed given: deterministic ids */
+    uint64_t seed;
+    int no_control;                         /* turn /_emulator/ QA controls off */
+    char fixtures[CHSM_MAX_FIXTURES][1024]; /* loaded at start, in order */
+    int nfixtures;
 } chsm_config;
 
 /* chsm_config_defaults fills cfg with the embedded defaults. */

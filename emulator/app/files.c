@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,4 +97,44 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 int chsm_remove_tree(const char *dir)
 {
     return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? CHSM_OK : CHSM_EIO;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int chsm_list_dir(const char *dir, char ***names, size_t *n)
+{
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? CHSM_OK : CHSM_EIO;
+    struct dirent *e;
+    size_t cap = 0;
+    int rc = CHSM_OK;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **p = realloc(*names, cap * sizeof *p);
+            if (!p) {
+                rc = CHSM_ENOMEM;
+                break;
+            }
+            *names = p;
+        }
+        (*names)[*n] = strdup(e->d_name);
+        if (!(*names)[*n]) {
+            rc = CHSM_ENOMEM;
+            break;
+        }
+        (*n)++;
+    }
+    closedir(d);
+    if (*n)
+        qsort(*names, *n, sizeof **names, cmp_names);
+    return rc;
 }

@@ -14,4 +14,8 @@ int chsm_read_file(const char *path, size_t max, char **out, size_t *len);
 /* chsm_remove_tree deletes dir and everything below it. */
 int chsm_remove_tree(const char *dir);
 
+/* chsm_list_dir returns the names in dir, sorted, without "." and ".."
+ * (caller frees each name and the array); an absent dir is an empty list. */
+int chsm_list_dir(const char *dir, char ***names, size_t *n);
+
 #endif

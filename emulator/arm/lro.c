@@ -2,6 +2,7 @@
 #include "arm/lro.h"
 
 #include "app/app.h"
+#include "control/faults.h"
 #include "util/status.h"
 #include "util/text.h"
 
@@ -14,6 +15,8 @@
 #define LRO_MAX_KINDS 64
 #define LRO_BATCH 16
 #define LRO_IDLE_WAIT_MS 1000
+/* The due time of a stalled operation: far enough to never come. */
+#define LRO_NEVER ((int64_t)1 << 60)
 
 struct chsm_lro {
     struct chsm_app *app;
@@ -100,15 +103,53 @@ int chsm_lro_begin(struct chsm_app *app, const char *kind, const char *resource_
     out->start_ms = chsm_now_ms();
     out->due_ms = out->start_ms + chsm_config_op_duration(&app->cfg, kind);
     out->params = params;
+    /* A fault rule may hold this operation: fail it on purpose, or stall it
+     * until QA releases it. The request itself is still accepted. */
+    chsm_fault_hit hit;
+    if (chsm_faults_match(app->faults, kind, NULL, resource_id,
+                          CHSM_FAULT_FAIL_OPERATION | CHSM_FAULT_STALL, &hit)) {
+        out->fault = cJSON_CreateObject();
+        cJSON_AddStringToObject(out->fault, "rule", hit.rule_id);
+        if (hit.type == CHSM_FAULT_STALL) {
+            cJSON_AddStringToObject(out->fault, "type", "stall");
+            out->due_ms = LRO_NEVER;
+        } else {
+            cJSON_AddStringToObject(out->fault, "type", "fail");
+            cJSON_AddStringToObject(out->fault, "code", hit.code);
+            cJSON_AddStringToObject(out->fault, "message", hit.message);
+            cJSON_AddStringToObject(out->fault, "statusDetails", hit.status_details);
+            out->due_ms = out->start_ms + hit.fail_after_ms;
+        }
+    }
     int rc = chsm_ops_insert(app->store, out);
     if (rc == CHSM_OK && app->lro)
         chsm_lro_wake(app->lro);
     return rc;
 }
 
-/* complete_locked runs a due operation; the caller holds a transaction. */
+/* fail_by_fault ends op as its fault rule asks, without running it. */
+static void fail_by_fault(chsm_op *op)
+{
+    const char *code = cJSON_GetStringValue(cJSON_GetObjectItem(op->fault, "code"));
+    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(op->fault, "message"));
+    const char *details = cJSON_GetStringValue(cJSON_GetObjectItem(op->fault, "statusDetails"));
+    chsm_lro_fail(op, code ? code : "InternalError", msg ? msg : "The operation failed.");
+    if (details) {
+        if (!op->result)
+            op->result = cJSON_CreateObject();
+        cJSON_DeleteItemFromObject(op->result, "statusDetails");
+        cJSON_AddStringToObject(op->result, "statusDetails", details);
+    }
+}
+
+/* complete_in_tx runs a due operation; the caller holds a transaction. */
 static int complete_in_tx(chsm_lro *lro, chsm_op *op)
 {
+    const char *fault = cJSON_GetStringValue(cJSON_GetObjectItem(op->fault, "type"));
+    if (fault && strcmp(fault, "fail") == 0) {
+        fail_by_fault(op);
+        return chsm_ops_update(lro->app->store, op);
+    }
     chsm_lro_run_fn run = find_run(lro, op->kind);
     if (!run) {
         chsm_lro_fail(op, "OperationInterrupted",
@@ -116,7 +157,10 @@ static int complete_in_tx(chsm_lro *lro, chsm_op *op)
                       "emulator build.");
         return chsm_ops_update(lro->app->store, op);
     }
+    chsm_ids_frame saved;
+    chsm_ids_enter(op->id, &saved);
     int rc = run(lro->app, op);
+    chsm_ids_leave(&saved);
     if (rc != CHSM_OK)
         return rc;
     if (strcmp(op->status, CHSM_OP_IN_PROGRESS) == 0)
@@ -221,6 +265,71 @@ int chsm_lro_start_worker(chsm_lro *lro)
         return CHSM_ENOMEM;
     lro->worker_started = 1;
     return CHSM_OK;
+}
+
+int chsm_lro_release(struct chsm_app *app, const char *id)
+{
+    chsm_store *s = app->store;
+    if (chsm_store_begin(s) != CHSM_OK)
+        return CHSM_EIO;
+    chsm_op op;
+    int rc = chsm_ops_get(s, id, &op);
+    if (rc == CHSM_OK && strcmp(op.status, CHSM_OP_IN_PROGRESS) != 0)
+        rc = CHSM_ECONFLICT;
+    if (rc == CHSM_OK) {
+        /* Released: due now, and no longer held (a stall or a pending failure). */
+        cJSON_Delete(op.fault);
+        op.fault = NULL;
+        op.due_ms = chsm_now_ms();
+        rc = chsm_ops_update(s, &op);
+    }
+    chsm_op_clear(&op);
+    if (rc == CHSM_OK)
+        rc = chsm_store_commit(s);
+    else
+        chsm_store_rollback(s);
+    if (rc == CHSM_OK && app->lro)
+        chsm_lro_wake(app->lro);
+    return rc;
+}
+
+int chsm_lro_release_rule(struct chsm_app *app, const char *rule_id, int *count)
+{
+    chsm_op *ops = NULL;
+    size_t n = 0;
+    *count = 0;
+    int rc = chsm_ops_list(app->store, 10000, &ops, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *rule = cJSON_GetStringValue(cJSON_GetObjectItem(ops[i].fault, "rule"));
+        if (rc == CHSM_OK && rule && strcmp(rule, rule_id) == 0 &&
+            strcmp(ops[i].status, CHSM_OP_IN_PROGRESS) == 0 &&
+            chsm_lro_release(app, ops[i].id) == CHSM_OK)
+            (*count)++;
+        chsm_op_clear(&ops[i]);
+    }
+    free(ops);
+    return rc;
+}
+
+int chsm_lro_force_fail(struct chsm_app *app, const char *id, const char *code, const char *message)
+{
+    chsm_store *s = app->store;
+    if (chsm_store_begin(s) != CHSM_OK)
+        return CHSM_EIO;
+    chsm_op op;
+    int rc = chsm_ops_get(s, id, &op);
+    if (rc == CHSM_OK && strcmp(op.status, CHSM_OP_IN_PROGRESS) != 0)
+        rc = CHSM_ECONFLICT;
+    if (rc == CHSM_OK) {
+        chsm_lro_fail(&op, code, message);
+        rc = chsm_ops_update(s, &op);
+    }
+    chsm_op_clear(&op);
+    if (rc == CHSM_OK)
+        rc = chsm_store_commit(s);
+    else
+        chsm_store_rollback(s);
+    return rc;
 }
 
 void chsm_lro_wake(chsm_lro *lro)

@@ -43,6 +43,15 @@ int chsm_lro_run_due(chsm_lro *lro);
 void chsm_lro_fail(chsm_op *op, const char *code, const char *message);
 /* chsm_lro_succeed sets op to Succeeded with result (ownership taken, may be NULL). */
 void chsm_lro_succeed(chsm_op *op, cJSON *result);
+/* chsm_lro_release lets an operation held by a stall rule finish (it becomes
+ * due now); CHSM_ENOTFOUND / CHSM_ECONFLICT when absent / not running. */
+int chsm_lro_release(struct chsm_app *app, const char *id);
+/* chsm_lro_release_rule releases every operation held by fault rule rule_id;
+ * count receives how many. */
+int chsm_lro_release_rule(struct chsm_app *app, const char *rule_id, int *count);
+/* chsm_lro_force_fail ends a running operation now as Failed with code and message. */
+int chsm_lro_force_fail(struct chsm_app *app, const char *id, const char *code,
+                        const char *message);
 /* chsm_lro_wake tells the worker that a new operation may be due soon. */
 void chsm_lro_wake(chsm_lro *lro);
 

@@ -5,9 +5,11 @@
 #include "arm/apiversion.h"
 #include "arm/auth.h"
 #include "arm/errors.h"
+#include "control/faults.h"
 #include "util/status.h"
 #include "util/text.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Methods whose body ARM reads as JSON. */
@@ -76,6 +78,23 @@ void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *r
         return;
     }
     req->route = route;
+    snprintf(req->operation, sizeof req->operation, "%s", route->operation);
+    chsm_fault_hit hit;
+    if (chsm_faults_on_request(app->faults, req, NULL, res, &hit)) {
+        if (hit.type == CHSM_FAULT_THROTTLE) {
+            char secs[16];
+            snprintf(secs, sizeof secs, "%d", hit.retry_after_s);
+            chsm_arm_error(res, 429, "TooManyRequests",
+                           "The request is being throttled (fault rule %s). Retry after %d "
+                           "seconds.",
+                           hit.rule_id, hit.retry_after_s);
+            chsm_response_header(res, "Retry-After", secs, 1);
+        } else if (hit.type == CHSM_FAULT_ERROR) {
+            chsm_arm_error(res, hit.status, hit.code, "%s", hit.message);
+        }
+        chsm_response_header(res, "x-ms-emulator-fault", hit.rule_id, 1);
+        return;
+    }
     if (chsm_arm_check_api_version(req, route, app->cfg.loose_api_version, res))
         return;
     if (!(route->flags & CHSM_ROUTE_PUBLIC) && chsm_arm_authenticate(app, req, res))

@@ -48,6 +48,8 @@ typedef struct chsm_request {
     char request_id[40];   /* x-ms-request-id of this exchange */
     chsm_principal principal;
     const struct chsm_route *route;
+    char operation[64]; /* the route's operation name, for the journal and fault rules */
+    char fault[48];     /* id of the fault rule that fired on this request, if any */
 } chsm_request;
 
 typedef struct chsm_response {
@@ -60,7 +62,11 @@ typedef struct chsm_response {
     uint64_t body_fd_offset;
     uint64_t body_fd_len;
     int close_connection; /* drop the connection after answering */
+    int drop;             /* CHSM_DROP_*: do not answer at all (fault injection) */
 } chsm_response;
+
+/* How a response may refuse to be one (fault injection). */
+enum { CHSM_DROP_NONE = 0, CHSM_DROP_CLOSE = 1, CHSM_DROP_RESET = 2 };
 
 /* chsm_request_init zeroes a request for hand-built use (tests, internal calls). */
 void chsm_request_init(chsm_request *req, struct chsm_app *app, const char *method);

@@ -259,6 +259,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     req.listener = l->cfg.kind;
     chsm_response res;
     chsm_response_init(&res);
+    /* With --seed every id this request makes comes from its own stream. */
+    char ids_context[32];
+    chsm_ids_frame ids_saved;
+    chsm_ids_next_request_context(ids_context, sizeof ids_context);
+    chsm_ids_enter(ids_context, &ids_saved);
     chsm_uuid(req.request_id);
     int bad = strlen(method) >= sizeof req.method;
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &req);
@@ -296,6 +301,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 (double)(end.tv_nsec - x->started.tv_nsec) / 1e6;
     if (l->cfg.access_log)
         l->cfg.access_log(l->cfg.ctx, &req, &res, ms);
+    chsm_ids_leave(&ids_saved);
+    if (res.drop) {
+        /* Fault injection: no answer. A reset sets SO_LINGER 0 so closing the
+         * socket sends RST instead of FIN. */
+        if (res.drop == CHSM_DROP_RESET) {
+            const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+            if (ci) {
+                struct linger lin = {1, 0};
+                setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lin, sizeof lin);
+            }
+        }
+        chsm_response_free(&res);
+        chsm_request_free(&req);
+        return MHD_NO;
+    }
     enum MHD_Result ret = send_response(c, &res);
     chsm_response_free(&res);
     chsm_request_free(&req);

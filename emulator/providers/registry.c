@@ -4,11 +4,13 @@
 #include "providers/provider.h"
 
 extern const chsm_provider chsm_provider_control;
+extern const chsm_provider chsm_provider_qa;
 extern const chsm_provider chsm_provider_identity_platform;
 extern const chsm_provider chsm_provider_resources;
 
 const chsm_provider *const chsm_providers[] = {
     &chsm_provider_control,
+    &chsm_provider_qa,
     &chsm_provider_identity_platform,
     &chsm_provider_resources,
     NULL,

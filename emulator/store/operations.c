@@ -30,8 +30,8 @@ int chsm_ops_insert(chsm_store *s, const chsm_op *op)
 {
     static const char sql[] =
         "INSERT INTO operations(id, kind, resource_key, resource_id, status, percent, start_ms,"
-        " end_ms, due_ms, error_code, error_message, params, result)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        " end_ms, due_ms, error_code, error_message, params, result, fault)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     store_lock_(s);
     sqlite3_stmt *st = store_prepare_(s, sql);
     int rc = CHSM_EIO;
@@ -52,6 +52,7 @@ int chsm_ops_insert(chsm_store *s, const chsm_op *op)
         bind_opt_text(st, 11, op->error_message);
         bind_json(st, 12, op->params);
         bind_json(st, 13, op->result);
+        bind_json(st, 14, op->fault);
         int step = sqlite3_step(st);
         rc = step == SQLITE_DONE ? CHSM_OK : store_fail_(s, step);
         store_done_(st);
@@ -60,36 +61,46 @@ int chsm_ops_insert(chsm_store *s, const chsm_op *op)
     return rc;
 }
 
+#define OP_COLUMNS                                                                                 \
+    "id, kind, resource_id, status, percent, start_ms, end_ms, due_ms, error_code,"                \
+    " error_message, params, result, fault"
+
+static cJSON *json_column(sqlite3_stmt *st, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    return t ? cJSON_Parse(t) : NULL;
+}
+
+static void row_to_op(sqlite3_stmt *st, chsm_op *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(out->kind, sizeof out->kind, "%s", (const char *)sqlite3_column_text(st, 1));
+    out->resource_id = store_text_dup_(st, 2);
+    snprintf(out->status, sizeof out->status, "%s", (const char *)sqlite3_column_text(st, 3));
+    out->percent = sqlite3_column_int(st, 4);
+    out->start_ms = sqlite3_column_int64(st, 5);
+    out->end_ms = sqlite3_column_int64(st, 6);
+    out->due_ms = sqlite3_column_int64(st, 7);
+    out->error_code = store_text_dup_(st, 8);
+    out->error_message = store_text_dup_(st, 9);
+    out->params = json_column(st, 10);
+    out->result = json_column(st, 11);
+    out->fault = json_column(st, 12);
+}
+
 int chsm_ops_get(chsm_store *s, const char *id, chsm_op *out)
 {
-    static const char sql[] =
-        "SELECT id, kind, resource_id, status, percent, start_ms, end_ms, due_ms, error_code,"
-        " error_message, params, result FROM operations WHERE id=?";
+    static const char sql[] = "SELECT " OP_COLUMNS " FROM operations WHERE id=?";
     memset(out, 0, sizeof *out);
     store_lock_(s);
     sqlite3_stmt *st = store_prepare_(s, sql);
     int rc = CHSM_EIO;
     if (st) {
-        char *low = chsm_lower_dup(id);
-        sqlite3_bind_text(st, 1, low ? low : "", -1, SQLITE_TRANSIENT);
-        free(low);
+        store_bind_lower_(st, 1, id);
         int step = sqlite3_step(st);
         if (step == SQLITE_ROW) {
-            snprintf(out->id, sizeof out->id, "%s", (const char *)sqlite3_column_text(st, 0));
-            snprintf(out->kind, sizeof out->kind, "%s", (const char *)sqlite3_column_text(st, 1));
-            out->resource_id = store_text_dup_(st, 2);
-            snprintf(out->status, sizeof out->status, "%s",
-                     (const char *)sqlite3_column_text(st, 3));
-            out->percent = sqlite3_column_int(st, 4);
-            out->start_ms = sqlite3_column_int64(st, 5);
-            out->end_ms = sqlite3_column_int64(st, 6);
-            out->due_ms = sqlite3_column_int64(st, 7);
-            out->error_code = store_text_dup_(st, 8);
-            out->error_message = store_text_dup_(st, 9);
-            const char *p = (const char *)sqlite3_column_text(st, 10);
-            out->params = p ? cJSON_Parse(p) : NULL;
-            const char *r = (const char *)sqlite3_column_text(st, 11);
-            out->result = r ? cJSON_Parse(r) : NULL;
+            row_to_op(st, out);
             rc = CHSM_OK;
         } else if (step == SQLITE_DONE) {
             rc = CHSM_ENOTFOUND;
@@ -100,11 +111,36 @@ int chsm_ops_get(chsm_store *s, const char *id, chsm_op *out)
     return rc;
 }
 
+int chsm_ops_list(chsm_store *s, size_t limit, chsm_op **out, size_t *n)
+{
+    static const char sql[] =
+        "SELECT " OP_COLUMNS " FROM operations ORDER BY start_ms DESC, id LIMIT ?";
+    *out = NULL;
+    *n = 0;
+    chsm_op *arr = calloc(limit ? limit : 1, sizeof *arr);
+    if (!arr)
+        return CHSM_ENOMEM;
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < limit)
+            row_to_op(st, &arr[(*n)++]);
+        rc = (step == SQLITE_DONE || step == SQLITE_ROW) ? CHSM_OK : CHSM_EIO;
+        store_done_(st);
+    }
+    store_unlock_(s);
+    *out = arr;
+    return rc;
+}
+
 int chsm_ops_update(chsm_store *s, const chsm_op *op)
 {
     static const char sql[] =
         "UPDATE operations SET status=?, percent=?, end_ms=?, due_ms=?, error_code=?,"
-        " error_message=?, result=? WHERE id=?";
+        " error_message=?, result=?, fault=? WHERE id=?";
     store_lock_(s);
     sqlite3_stmt *st = store_prepare_(s, sql);
     int rc = CHSM_EIO;
@@ -119,7 +155,8 @@ int chsm_ops_update(chsm_store *s, const chsm_op *op)
         bind_opt_text(st, 5, op->error_code);
         bind_opt_text(st, 6, op->error_message);
         bind_json(st, 7, op->result);
-        sqlite3_bind_text(st, 8, op->id, -1, SQLITE_TRANSIENT);
+        bind_json(st, 8, op->fault);
+        sqlite3_bind_text(st, 9, op->id, -1, SQLITE_TRANSIENT);
         int step = sqlite3_step(st);
         if (step == SQLITE_DONE)
             rc = sqlite3_changes(store_db_(s)) > 0 ? CHSM_OK : CHSM_ENOTFOUND;
@@ -192,5 +229,6 @@ void chsm_op_clear(chsm_op *op)
     free(op->error_message);
     cJSON_Delete(op->params);
     cJSON_Delete(op->result);
+    cJSON_Delete(op->fault);
     memset(op, 0, sizeof *op);
 }

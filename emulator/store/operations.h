@@ -26,6 +26,7 @@ typedef struct chsm_op {
     char *error_message;
     cJSON *params; /* inputs recorded at start (owned, may be NULL) */
     cJSON *result; /* outputs recorded at the end (owned, may be NULL) */
+    cJSON *fault;  /* a fault rule's hold: {"rule","type":"fail"|"stall",...}, or NULL */
 } chsm_op;
 
 /* chsm_ops_insert stores a new operation. */
@@ -41,6 +42,9 @@ int64_t chsm_ops_next_due(chsm_store *s);
 /* chsm_ops_running_for tells whether an operation of kind (prefix match when
  * kind ends in '*') is InProgress on resource_id: 1, 0, or <0 on error. */
 int chsm_ops_running_for(chsm_store *s, const char *resource_id, const char *kind);
+/* chsm_ops_list returns up to limit operations, newest first, as a new array
+ * (caller frees each with chsm_op_clear and the array with free). */
+int chsm_ops_list(chsm_store *s, size_t limit, chsm_op **out, size_t *n);
 /* chsm_op_clear frees what op owns and zeroes it. */
 void chsm_op_clear(chsm_op *op);
 

@@ -39,6 +39,8 @@ static const char *const core_steps[] = {
     "CREATE INDEX operations_due ON operations(status, due_ms);"
     "CREATE INDEX operations_by_resource ON operations(resource_key, start_ms);"
     "CREATE TABLE settings (name TEXT PRIMARY KEY, value BLOB NOT NULL);",
+    /* 2: a fault rule's hold on an operation (failed or stalled on purpose) */
+    "ALTER TABLE operations ADD COLUMN fault TEXT;",
 };
 
 static const store_schema_ core_schema = {"core", core_steps,

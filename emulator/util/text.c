@@ -7,7 +7,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <uuid/uuid.h>
 
 char *chsm_strdup(const char *s)
 {
@@ -110,13 +109,6 @@ char *chsm_percent_encode(const char *s, int keep_slash)
     return out;
 }
 
-int64_t chsm_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void chsm_format_time(int64_t ms, char *out, size_t outlen)
 {
     time_t secs = (time_t)(ms / 1000);
@@ -137,21 +129,6 @@ void chsm_format_http_date(int64_t ms, char *out, size_t outlen)
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     snprintf(out, outlen, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
              months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-void chsm_uuid(char out[37])
-{
-    uuid_t u;
-    uuid_generate_random(u);
-    uuid_unparse_lower(u, out);
-}
-
-void chsm_uuid_hex(char out[33])
-{
-    uuid_t u;
-    uuid_generate_random(u);
-    for (int i = 0; i < 16; i++)
-        snprintf(out + i * 2, 3, "%02x", u[i]);
 }
 
 int chsm_is_uuid(const char *s)

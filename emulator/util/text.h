@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/clock.h"
+#include "util/ids.h"
+
 /* chsm_strdup copies s (NULL stays NULL); the caller frees. */
 char *chsm_strdup(const char *s);
 /* chsm_strndup copies at most n bytes of s; the caller frees. */
@@ -22,17 +25,11 @@ char *chsm_percent_decode(const char *s, size_t n);
  * when keep_slash); the caller frees. */
 char *chsm_percent_encode(const char *s, int keep_slash);
 
-/* chsm_now_ms returns wall-clock milliseconds since the epoch. */
-int64_t chsm_now_ms(void);
 /* chsm_format_time writes ms-since-epoch as ISO 8601 UTC with 7 fractional
  * digits, as ARM does ("2025-06-13T14:36:45.1234567Z"); out needs 32 bytes. */
 void chsm_format_time(int64_t ms, char *out, size_t outlen);
 /* chsm_format_http_date writes an RFC 1123 date for Last-Modified / Date; out needs 32 bytes. */
 void chsm_format_http_date(int64_t ms, char *out, size_t outlen);
-/* chsm_uuid writes a new random lowercase UUID (36 chars + NUL). */
-void chsm_uuid(char out[37]);
-/* chsm_uuid_hex writes a new random UUID as 32 lowercase hex digits (+ NUL). */
-void chsm_uuid_hex(char out[33]);
 /* chsm_is_uuid tells whether s is a canonical 8-4-4-4-12 hex UUID. */
 int chsm_is_uuid(const char *s);
 
