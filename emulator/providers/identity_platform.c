@@ -215,15 +215,184 @@ static void openid_configuration(chsm_request *req, chsm_response *res)
     chsm_arm_json(res, 200, c);
 }
 
+/* ---- cloud discovery and ADFS-style login for the Azure CLI ----
+ *
+ * `az cloud register --endpoint-resource-manager URL` reads
+ * URL/metadata/endpoints?api-version=2015-01-01 (one cloud); ARM_CLOUD_METADATA_URL
+ * readers ask newer api-versions and get a list of clouds. The login endpoint is
+ * URL/adfs: MSAL treats an ADFS authority as trusted and skips the instance
+ * discovery it would otherwise send to Microsoft's public hosts. */
+
+static int is_old_metadata_version(const char *v)
+{
+    return !v || strcmp(v, "2015-01-01") == 0 || strcmp(v, "2018-01-01") == 0;
+}
+
+static cJSON *audiences(const chsm_request *req)
+{
+    cJSON *a = cJSON_CreateArray();
+    char buf[300];
+    snprintf(buf, sizeof buf, "%s/", req->base_url);
+    cJSON_AddItemToArray(a, cJSON_CreateString(buf));
+    cJSON_AddItemToArray(a, cJSON_CreateString("https://management.core.windows.net/"));
+    cJSON_AddItemToArray(a, cJSON_CreateString("https://management.azure.com/"));
+    return a;
+}
+
+static void metadata_endpoints(chsm_request *req, chsm_response *res)
+{
+    char login[300], arm[300];
+    snprintf(login, sizeof login, "%s/adfs", req->base_url);
+    snprintf(arm, sizeof arm, "%s/", req->base_url);
+    const char *v = chsm_request_query(req, "api-version");
+    if (is_old_metadata_version(v)) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "galleryEndpoint", arm);
+        cJSON_AddStringToObject(b, "graphEndpoint", "https://graph.windows.net/");
+        cJSON_AddStringToObject(b, "portalEndpoint", arm);
+        cJSON *auth = cJSON_AddObjectToObject(b, "authentication");
+        cJSON_AddStringToObject(auth, "loginEndpoint", login);
+        cJSON_AddItemToObject(auth, "audiences", audiences(req));
+        chsm_arm_json(res, 200, b);
+        return;
+    }
+    cJSON *cloud = cJSON_CreateObject();
+    cJSON_AddStringToObject(cloud, "name", "Emulator");
+    cJSON_AddStringToObject(cloud, "portal", arm);
+    cJSON_AddStringToObject(cloud, "resourceManager", arm);
+    cJSON_AddStringToObject(cloud, "gallery", arm);
+    cJSON_AddStringToObject(cloud, "sqlManagement", arm);
+    cJSON_AddStringToObject(cloud, "batch", arm);
+    cJSON_AddStringToObject(cloud, "graph", "https://graph.windows.net/");
+    cJSON_AddStringToObject(cloud, "graphAudience", "https://graph.windows.net/");
+    cJSON_AddStringToObject(cloud, "microsoftGraphResourceId", "https://graph.microsoft.com/");
+    cJSON_AddStringToObject(cloud, "media", arm);
+    cJSON_AddStringToObject(cloud, "vmImageAliasDoc", arm);
+    cJSON_AddStringToObject(cloud, "activeDirectoryDataLake", arm);
+    cJSON_AddStringToObject(cloud, "appInsightsResourceId", arm);
+    cJSON_AddStringToObject(cloud, "appInsightsTelemetryChannelResourceId", arm);
+    cJSON_AddStringToObject(cloud, "attestationResourceId", arm);
+    cJSON_AddStringToObject(cloud, "synapseAnalyticsResourceId", arm);
+    cJSON_AddStringToObject(cloud, "logAnalyticsResourceId", arm);
+    cJSON_AddStringToObject(cloud, "ossrDbmsResourceId", arm);
+    cJSON *auth = cJSON_AddObjectToObject(cloud, "authentication");
+    cJSON_AddStringToObject(auth, "loginEndpoint", login);
+    cJSON_AddItemToObject(auth, "audiences", audiences(req));
+    cJSON_AddStringToObject(auth, "tenant", "adfs");
+    cJSON_AddStringToObject(auth, "identityProvider", "ADFS");
+    cJSON *suffixes = cJSON_AddObjectToObject(cloud, "suffixes");
+    cJSON_AddStringToObject(suffixes, "storage", "blob.localhost");
+    cJSON_AddStringToObject(suffixes, "storageSyncEndpointSuffix", "localhost");
+    cJSON_AddStringToObject(suffixes, "keyVaultDns", "vault.localhost");
+    cJSON_AddStringToObject(suffixes, "mhsmDns", "managedhsm.localhost");
+    cJSON_AddStringToObject(suffixes, "sqlServerHostname", "database.localhost");
+    cJSON_AddStringToObject(suffixes, "acrLoginServer", "azurecr.localhost");
+    cJSON_AddStringToObject(suffixes, "attestationEndpoint", "attest.localhost");
+    cJSON_AddStringToObject(suffixes, "synapseAnalytics", "dev.localhost");
+    cJSON *list = cJSON_CreateArray();
+    cJSON_AddItemToArray(list, cloud);
+    chsm_arm_json(res, 200, list);
+}
+
+static void adfs_openid_configuration(chsm_request *req, chsm_response *res)
+{
+    char buf[300];
+    cJSON *c = cJSON_CreateObject();
+    snprintf(buf, sizeof buf, "%s/adfs/oauth2/token", req->base_url);
+    cJSON_AddStringToObject(c, "token_endpoint", buf);
+    snprintf(buf, sizeof buf, "%s/adfs/oauth2/authorize", req->base_url);
+    cJSON_AddStringToObject(c, "authorization_endpoint", buf);
+    snprintf(buf, sizeof buf, "%s/adfs/discovery/keys", req->base_url);
+    cJSON_AddStringToObject(c, "jwks_uri", buf);
+    snprintf(buf, sizeof buf, "%s/adfs", req->base_url);
+    cJSON_AddStringToObject(c, "issuer", buf);
+    snprintf(buf, sizeof buf, "%s/adfs/devicecode", req->base_url);
+    cJSON_AddStringToObject(c, "device_authorization_endpoint", buf);
+    cJSON *grants = cJSON_AddArrayToObject(c, "grant_types_supported");
+    cJSON_AddItemToArray(grants, cJSON_CreateString("client_credentials"));
+    cJSON *algs = cJSON_AddArrayToObject(c, "id_token_signing_alg_values_supported");
+    cJSON_AddItemToArray(algs, cJSON_CreateString("RS256"));
+    chsm_arm_json(res, 200, c);
+}
+
+/* POST /adfs/oauth2/token: the CLI's client-credentials login (scope is
+ * "<resource>/.default", v2-style, even against ADFS). */
+static void adfs_token(chsm_request *req, chsm_response *res)
+{
+    char *grant = form_value(req, "grant_type");
+    char *client_id = form_value(req, "client_id");
+    char *scope = form_value(req, "scope");
+    char *resource = form_value(req, "resource");
+    if (!grant || strcmp(grant, "client_credentials") != 0) {
+        oauth_error(res, 400, "unsupported_grant_type",
+                    "Only grant_type=client_credentials is supported by the emulator.");
+    } else if (!client_id || !*client_id || strlen(client_id) > 64) {
+        oauth_error(res, 400, "invalid_request", "The request body must contain 'client_id'.");
+    } else {
+        char *aud = resource ? chsm_strdup(resource) : audience_from_scope(scope);
+        token_response(req, res, 0, CHSM_DEFAULT_TENANT, client_id, client_id,
+                       aud ? aud : DEFAULT_RESOURCE);
+        free(aud);
+    }
+    free(grant);
+    free(client_id);
+    free(scope);
+    free(resource);
+}
+
+/* /msi/token: the App Service style managed-identity endpoint, in both the
+ * shape the CLI uses (POST $MSI_ENDPOINT, form body, Metadata: true) and the
+ * one @azure/identity uses (GET $IDENTITY_ENDPOINT?api-version=2019-08-01,
+ * X-IDENTITY-HEADER). */
+static void msi_token(chsm_request *req, chsm_response *res)
+{
+    int post = strcmp(req->method, "POST") == 0;
+    const char *meta = chsm_request_header(req, "Metadata");
+    const char *secret = chsm_request_header(req, "X-IDENTITY-HEADER");
+    if (!secret)
+        secret = chsm_request_header(req, "secret");
+    if (!(meta && chsm_streq_ci(meta, "true")) && !secret) {
+        oauth_error(res, 400, "invalid_request",
+                    "Send 'Metadata: true' or the X-IDENTITY-HEADER secret.");
+        return;
+    }
+    char *resource = post ? form_value(req, "resource") : NULL;
+    char *client_id = post ? form_value(req, "client_id") : NULL;
+    if (!resource)
+        resource = chsm_strdup(chsm_request_query(req, "resource"));
+    if (!client_id)
+        client_id = chsm_strdup(chsm_request_query(req, "client_id"));
+    if (!resource || !*resource) {
+        oauth_error(res, 400, "invalid_request", "Required parameter 'resource' is missing");
+    } else if (client_id && strlen(client_id) > 63) {
+        oauth_error(res, 400, "invalid_request", "The client_id parameter is too long.");
+    } else {
+        const char *oid = client_id ? client_id : CHSM_DEFAULT_OID;
+        token_response(req, res, 1, CHSM_DEFAULT_TENANT, oid, client_id, resource);
+    }
+    free(resource);
+    free(client_id);
+}
+
 #define PUBLIC (CHSM_ROUTE_PUBLIC | CHSM_ROUTE_NO_API_VERSION)
 
+/* The fixed /adfs/ and /msi/ paths come before the /{tenant}/ templates they resemble. */
 static const chsm_route routes[] = {
+    {"GET", "/metadata/endpoints", metadata_endpoints, "metadata/endpoints", NULL, PUBLIC},
+    {"GET", "/adfs/.well-known/openid-configuration", adfs_openid_configuration, "adfs/openid",
+     NULL, PUBLIC},
+    {"POST", "/adfs/oauth2/token", adfs_token, "adfs/token", NULL, PUBLIC},
+    {"GET", "/adfs/discovery/keys", jwks, "adfs/keys", NULL, PUBLIC},
+    {"GET", "/msi/token", msi_token, "msi/token", NULL, PUBLIC},
+    {"POST", "/msi/token", msi_token, "msi/token", NULL, PUBLIC},
     {"POST", "/{tenant}/oauth2/v2.0/token", token_v2, "entra/token", NULL, PUBLIC},
     {"POST", "/{tenant}/oauth2/token", token_v1, "entra/token", NULL, PUBLIC},
     {"GET", "/metadata/identity/oauth2/token", imds_token, "imds/token", NULL, PUBLIC},
     {"GET", "/{tenant}/discovery/v2.0/keys", jwks, "entra/keys", NULL, PUBLIC},
     {"GET", "/{tenant}/discovery/keys", jwks, "entra/keys", NULL, PUBLIC},
     {"GET", "/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration, "entra/openid",
+     NULL, PUBLIC},
+    {"GET", "/{tenant}/.well-known/openid-configuration", openid_configuration, "entra/openid",
      NULL, PUBLIC},
 };
 

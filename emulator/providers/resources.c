@@ -11,6 +11,7 @@
 #include "arm/lro.h"
 #include "arm/names.h"
 #include "arm/resource.h"
+#include "arm/versions.h"
 #include "store/resources.h"
 #include "util/json.h"
 #include "util/status.h"
@@ -433,22 +434,23 @@ static int resources_init(chsm_app *app)
 }
 
 static const chsm_route routes[] = {
-    {"GET", "/subscriptions", list_subscriptions, "subscriptions/list", NULL, 0},
-    {"GET", "/subscriptions/{subscriptionId}", get_subscription, "subscriptions/read", NULL, 0},
-    {"GET", "/subscriptions/{subscriptionId}/resourcegroups", list_rgs, "resourceGroups/list", NULL,
-     0},
+    {"GET", "/subscriptions", list_subscriptions, "subscriptions/list", chsm_api_resources, 0},
+    {"GET", "/subscriptions/{subscriptionId}", get_subscription, "subscriptions/read",
+     chsm_api_resources, 0},
+    {"GET", "/subscriptions/{subscriptionId}/resourcegroups", list_rgs, "resourceGroups/list",
+     chsm_api_resources, 0},
     {"PUT", "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", put_rg,
-     "resourceGroups/write", NULL, 0},
+     "resourceGroups/write", chsm_api_resources, 0},
     {"GET", "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", get_rg,
-     "resourceGroups/read", NULL, 0},
+     "resourceGroups/read", chsm_api_resources, 0},
     {"HEAD", "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", head_rg,
-     "resourceGroups/read", NULL, 0},
+     "resourceGroups/read", chsm_api_resources, 0},
     {"PATCH", "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", patch_rg,
-     "resourceGroups/write", NULL, 0},
+     "resourceGroups/write", chsm_api_resources, 0},
     {"DELETE", "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", delete_rg,
-     "resourceGroups/delete", NULL, 0},
+     "resourceGroups/delete", chsm_api_resources, 0},
     {"GET", "/subscriptions/{subscriptionId}/operationresults/{operationId}", get_operation_result,
-     "operationResults/read", NULL, 0},
+     "operationResults/read", chsm_api_resources, 0},
 };
 
 const chsm_provider chsm_provider_resources = {"Microsoft.Resources", routes, CHSM_COUNT(routes),

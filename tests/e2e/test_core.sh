@@ -76,9 +76,31 @@ check "token type" eq "$(jq_ "$TOK" token_type)" Bearer
 KEYS=$(curl -fsS --cacert "$CA" "$ARM/$SUB/discovery/v2.0/keys")
 check "JWKS published" eq "$(jq_ "$KEYS" keys.0.alg)" RS256
 
+# --- cloud discovery, ADFS-style login and managed identity endpoints (for az and SDKs) ---
+M=$(curl -fsS --cacert "$CA" "$ARM/metadata/endpoints?api-version=2015-01-01")
+check "cloud metadata login endpoint" eq "$(jq_ "$M" authentication.loginEndpoint)" "$ARM/adfs"
+check "cloud metadata audience" eq "$(jq_ "$M" authentication.audiences.0)" "$ARM/"
+M=$(curl -fsS --cacert "$CA" "$ARM/metadata/endpoints?api-version=2022-09-01")
+check "cloud metadata list form" eq "$(jq_ "$M" 0.resourceManager)" "$ARM/"
+M=$(curl -fsS --cacert "$CA" "$ARM/adfs/.well-known/openid-configuration")
+check "adfs openid configuration" eq "$(jq_ "$M" token_endpoint)" "$ARM/adfs/oauth2/token"
+M=$(curl -fsS --cacert "$CA" -X POST "$ARM/adfs/oauth2/token" -d 'grant_type=client_credentials&client_id=sp-1&client_secret=s&scope=https%3A%2F%2Fmanagement.core.windows.net%2F%2F.default')
+check "adfs token" contains "$(jq_ "$M" access_token)" eyJ
+M=$(curl -fsS --cacert "$CA" -H 'X-IDENTITY-HEADER: s' "$ARM/msi/token?api-version=2019-08-01&resource=https://management.azure.com/&client_id=c1")
+check "app service MSI (GET)" eq "$(jq_ "$M" client_id)" c1
+M=$(curl -fsS --cacert "$CA" -H 'Metadata: true' -X POST "$ARM/msi/token" -d 'resource=https%3A%2F%2Fmanagement.core.windows.net%2F')
+check "CLI MSI (POST)" eq "$(jq_ "$M" token_type)" Bearer
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" "$ARM/metadata/identity/oauth2/token?resource=x")
+check "IMDS needs the Metadata header" eq "$STATUS" 400
+arm GET "/subscriptions?api-version=2019-11-01"
+check "subscriptions list has tenantId" test -n "$(jq_ "$BODY_OUT" value.0.tenantId)"
+
 # --- api-version ---
 arm GET "$RG"
 check "missing api-version is 400" eq "$(jq_ "$BODY_OUT" error.code)" MissingApiVersionParameter
+arm GET "$RG?api-version=1999-01-01"
+check "unknown api-version is 400" eq "$(jq_ "$BODY_OUT" error.code)" InvalidApiVersionParameter
+check "supported versions listed" contains "$(jq_ "$BODY_OUT" error.message)" "2021-04-01"
 
 # --- hostile input ---
 arm PUT "$RG/rg-bad?$V" '{"location":'
