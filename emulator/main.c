@@ -40,6 +40,25 @@ static void access_log(void *ctx, const chsm_request *req, const chsm_response *
              req->raw_path ? req->raw_path : "-", res->status, ms, req->request_id);
 }
 
+/* start_ipv6_twin also serves a listener bound to 127.0.0.1 on [::1] at the
+ * same port, because "localhost" resolves to ::1 first for many clients
+ * (Node 18+ among them). Failure is not fatal: the IPv4 listener serves. */
+static chsm_listener *start_ipv6_twin(const chsm_listener_config *v4, int port)
+{
+    if (strcmp(v4->host, "127.0.0.1") != 0 && strcmp(v4->host, "localhost") != 0)
+        return NULL;
+    chsm_listener_config v6 = *v4;
+    v6.host = "::1";
+    v6.port = port;
+    chsm_listener *l = NULL;
+    char err[256];
+    if (chsm_listener_start(&v6, &l, err, sizeof err) != CHSM_OK) {
+        chsm_log(CHSM_LOG_WARN, "not listening on [::1]:%d (%s); use 127.0.0.1", port, err);
+        return NULL;
+    }
+    return l;
+}
+
 /* write_ready_file publishes where this emulator listens, atomically, so
  * tests and chsmctl never read a half-written file. */
 static int write_ready_file(const chsm_app *app)
@@ -128,6 +147,7 @@ int main(int argc, char **argv)
         return 1;
     }
     app->arm_port = chsm_listener_port(arm);
+    chsm_listener *arm6 = start_ipv6_twin(&lc, app->arm_port);
     const char *shown_host = strchr(cfg.arm_host, ':') ? "[::1]" : "127.0.0.1";
     if (strcmp(cfg.arm_host, "0.0.0.0") != 0 && !strchr(cfg.arm_host, ':') &&
         strcmp(cfg.arm_host, "localhost") != 0)
@@ -139,6 +159,7 @@ int main(int argc, char **argv)
         chsm_log(CHSM_LOG_ERROR, "cannot start: the operation worker or %s/emulator.json failed",
                  app->data_dir);
         chsm_listener_stop(arm);
+        chsm_listener_stop(arm6);
         free(cert);
         free(key);
         chsm_app_close(app);
@@ -159,7 +180,9 @@ int main(int argc, char **argv)
 
     chsm_log(CHSM_LOG_INFO, "stopping: finishing in-flight requests");
     chsm_listener_quiesce(arm);
+    chsm_listener_quiesce(arm6);
     chsm_listener_stop(arm);
+    chsm_listener_stop(arm6);
     char ready[1200];
     snprintf(ready, sizeof ready, "%s/emulator.json", app->data_dir);
     unlink(ready);
