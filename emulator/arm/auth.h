@@ -15,6 +15,8 @@ struct chsm_app;
 
 /* The tenant the emulated Entra ID issues tokens for unless asked for another. */
 #define CHSM_DEFAULT_TENANT "72f988bf-86f1-41af-91ab-2d7cd011db47"
+/* The subscription that exists from the first start. */
+#define CHSM_DEFAULT_SUBSCRIPTION "00000000-0000-0000-0000-000000000001"
 /* The object id given to callers whose token names none. */
 #define CHSM_DEFAULT_OID "00000000-0000-0000-0000-00000000c0de"
 

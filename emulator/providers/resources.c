@@ -428,9 +428,34 @@ static void get_operation_result(chsm_request *req, chsm_response *res)
     chsm_op_clear(&op);
 }
 
+/* A subscription exists from the first start, so that a login (az login,
+ * Connect-AzAccount) finds one before any script has created anything. */
+static int ensure_default_subscription(chsm_app *app)
+{
+    char id[128];
+    snprintf(id, sizeof id, "/subscriptions/%s", CHSM_DEFAULT_SUBSCRIPTION);
+    int exists = chsm_resources_exists(app->store, id);
+    if (exists != 0)
+        return exists == 1 ? CHSM_OK : CHSM_EIO;
+    chsm_resource r = {0};
+    r.id = id;
+    r.type = SUB_TYPE;
+    r.name = CHSM_DEFAULT_SUBSCRIPTION;
+    r.subscription = CHSM_DEFAULT_SUBSCRIPTION;
+    r.body = subscription_body(CHSM_DEFAULT_SUBSCRIPTION, CHSM_DEFAULT_TENANT);
+    int rc = chsm_resources_put(app->store, &r);
+    cJSON_Delete(r.body);
+    return rc;
+}
+
+static const chsm_state_hooks resources_hooks = {ensure_default_subscription, NULL, NULL};
+
 static int resources_init(chsm_app *app)
 {
-    return chsm_lro_register(app->lro, RG_DELETE_KIND, run_rg_delete);
+    int rc = chsm_lro_register(app->lro, RG_DELETE_KIND, run_rg_delete);
+    if (rc == CHSM_OK)
+        rc = chsm_app_add_state_hooks(app, &resources_hooks);
+    return rc == CHSM_OK ? ensure_default_subscription(app) : rc;
 }
 
 static const chsm_route routes[] = {

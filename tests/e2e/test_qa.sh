@@ -125,6 +125,8 @@ ctl POST /_emulator/reset
 check "reset" eq "$STATUS" 204
 arm GET "$RG?$V"
 check "reset empties state" eq "$(jq_ "$BODY_OUT" value.0)" ""
+arm GET "/subscriptions?$V"
+check "reset keeps the default subscription" eq "$(jq_ "$BODY_OUT" value.0.subscriptionId)" 00000000-0000-0000-0000-000000000001
 ctl PUT /_emulator/state "$EXPORT"
 check "import" eq "$STATUS" 204
 ctl GET /_emulator/state
