@@ -4,6 +4,7 @@
 #include "app/log.h"
 #include "app/tls.h"
 #include "arm/lro.h"
+#include "control/fixtures.h"
 #include "control/journal.h"
 #include "http/server.h"
 #include "util/status.h"
@@ -155,6 +156,19 @@ int main(int argc, char **argv)
     snprintf(app->arm_url, sizeof app->arm_url, "%s://%s:%d", cfg.tls ? "https" : "http",
              shown_host, app->arm_port);
 
+    /* Fixtures go in before the ready file: ready means the state is there. */
+    for (int i = 0; i < cfg.nfixtures; i++) {
+        if (chsm_fixture_load(app, cfg.fixtures[i], err, sizeof err) != CHSM_OK) {
+            chsm_log(CHSM_LOG_ERROR, "cannot load fixture %s", err);
+            chsm_listener_stop(arm);
+            chsm_listener_stop(arm6);
+            free(cert);
+            free(key);
+            chsm_app_close(app);
+            return 1;
+        }
+        chsm_log(CHSM_LOG_INFO, "loaded fixture %s", cfg.fixtures[i]);
+    }
     if (chsm_lro_start_worker(app->lro) != CHSM_OK || write_ready_file(app) != CHSM_OK) {
         chsm_log(CHSM_LOG_ERROR, "cannot start: the operation worker or %s/emulator.json failed",
                  app->data_dir);

@@ -14,6 +14,7 @@
 #include "arm/lro.h"
 #include "arm/resource.h"
 #include "control/faults.h"
+#include "control/fixtures.h"
 #include "control/journal.h"
 #include "store/admin.h"
 #include "util/json.h"
@@ -515,6 +516,62 @@ static void list_snapshots(chsm_request *req, chsm_response *res)
     chsm_arm_json(res, 200, chsm_arm_list_body(arr, NULL));
 }
 
+/* ---- fixtures ---- */
+
+static void list_fixtures(chsm_request *req, chsm_response *res)
+{
+    if (!control_allowed(req, res))
+        return;
+    cJSON *arr = cJSON_CreateArray();
+    for (const char *const *n = chsm_fixture_builtin_names(); *n; n++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", *n);
+        cJSON *doc = cJSON_Parse(chsm_fixture_builtin(*n));
+        const char *desc = chsm_json_str(doc, "description");
+        if (desc)
+            cJSON_AddStringToObject(o, "description", desc);
+        cJSON_Delete(doc);
+        cJSON_AddItemToArray(arr, o);
+    }
+    chsm_arm_json(res, 200, chsm_arm_list_body(arr, NULL));
+}
+
+/* POST /_emulator/fixtures: {"name":"tutorial-ready"} loads a built-in
+ * fixture; any other body is a fixture document itself. */
+static void load_fixture(chsm_request *req, chsm_response *res)
+{
+    if (!control_allowed(req, res))
+        return;
+    cJSON *body = chsm_arm_body_object(req, res, 1);
+    if (!body)
+        return;
+    char err[1024];
+    int rc;
+    const char *name = chsm_json_str(body, "name");
+    if (name && !cJSON_GetObjectItem(body, "steps")) {
+        const char *text = chsm_fixture_builtin(name);
+        if (!text) {
+            chsm_arm_error_target(res, 404, "FixtureNotFound", "name",
+                                  "There is no built-in fixture named '%.100s' (GET "
+                                  "/_emulator/fixtures lists them).",
+                                  name);
+            cJSON_Delete(body);
+            return;
+        }
+        rc = chsm_fixture_apply_text(req->app, text, strlen(text), err, sizeof err);
+    } else {
+        rc = chsm_fixture_apply(req->app, body, err, sizeof err);
+    }
+    cJSON_Delete(body);
+    if (rc == CHSM_EINVAL)
+        chsm_arm_error(res, 400, "InvalidFixture", "%s", err);
+    else if (rc != CHSM_OK)
+        chsm_arm_error(res, 500, "InternalServerError", "The fixture could not be applied: %s",
+                       err);
+    else
+        chsm_arm_json(res, 204, NULL);
+}
+
 #define CONTROL (CHSM_ROUTE_PUBLIC | CHSM_ROUTE_NO_API_VERSION)
 
 static const chsm_route routes[] = {
@@ -536,6 +593,8 @@ static const chsm_route routes[] = {
     {"POST", "/_emulator/reset", reset, "emulator/reset", NULL, CONTROL},
     {"GET", "/_emulator/state", export_state, "emulator/state", NULL, CONTROL},
     {"PUT", "/_emulator/state", import_state, "emulator/state", NULL, CONTROL},
+    {"GET", "/_emulator/fixtures", list_fixtures, "emulator/fixtures", NULL, CONTROL},
+    {"POST", "/_emulator/fixtures", load_fixture, "emulator/fixtures", NULL, CONTROL},
     {"GET", "/_emulator/snapshots", list_snapshots, "emulator/snapshots", NULL, CONTROL},
     {"POST", "/_emulator/snapshots/{name}", save_snapshot, "emulator/snapshots", NULL, CONTROL},
     {"DELETE", "/_emulator/snapshots/{name}", delete_snapshot, "emulator/snapshots", NULL, CONTROL},

@@ -181,6 +181,46 @@ run_seeded b
 check "seeded runs are identical" cmp -s "$E2E_TMP/seed-a.out" "$E2E_TMP/seed-b.out"
 check "seeded output is not empty" test "$(wc -l <"$E2E_TMP/seed-a.out")" -ge 3
 
+# --- fixtures: built in, from a file, and each kind of bad one ---
+DATA=$E2E_TMP/data-fx
+start_emulator --fixture empty-resource-group
+arm GET "/subscriptions/00000000-0000-0000-0000-000000000001/resourcegroups/dr-rg?$V"
+check "--fixture NAME loads a built-in fixture" eq "$STATUS" 200
+ctl GET /_emulator/fixtures
+check "built-in fixtures listed" contains "$BODY_OUT" empty-resource-group
+cat >"$E2E_TMP/fx-ok.json" <<'JSON'
+{"format":"chsm-fixture","version":1,"variables":{"s":"00000000-0000-0000-0000-0000000000f1"},
+ "steps":[{"name":"a","method":"PUT","path":"/subscriptions/{s}/resourcegroups/fx-a?api-version=2021-04-01","body":{"location":"westeurope","tags":{"made":"{s}"}},"save":{"rgid":"id"}},
+          {"name":"b","method":"PUT","path":"/subscriptions/{s}/resourcegroups/fx-b?api-version=2021-04-01","body":{"location":"westeurope","tags":{"from":"{rgid}"}}}]}
+JSON
+ctl POST /_emulator/fixtures "$(cat "$E2E_TMP/fx-ok.json")"
+check "fixture document applied" eq "$STATUS" 204
+arm GET "/subscriptions/00000000-0000-0000-0000-0000000000f1/resourcegroups/fx-b?$V"
+check "saved variables flow into later steps" eq "$(jq_ "$BODY_OUT" tags.from)" "/subscriptions/00000000-0000-0000-0000-0000000000f1/resourceGroups/fx-a"
+ctl POST /_emulator/fixtures '{"format":"nope","version":1,"steps":[]}'
+check "bad format named" contains "$(jq_ "$BODY_OUT" error.message)" "format"
+ctl POST /_emulator/fixtures '{"format":"chsm-fixture","version":2,"steps":[]}'
+check "bad version named" contains "$(jq_ "$BODY_OUT" error.message)" "version"
+ctl POST /_emulator/fixtures '{"format":"chsm-fixture","version":1,"steps":[{"name":"x","path":"/a"}]}'
+check "missing method named" contains "$(jq_ "$BODY_OUT" error.message)" "steps[0] (x) needs 'method'"
+ctl POST /_emulator/fixtures '{"format":"chsm-fixture","version":1,"steps":[{"method":"GET","path":"/subscriptions/{nope}"}]}'
+check "undefined variable named" contains "$(jq_ "$BODY_OUT" error.message)" "{nope}"
+ctl POST /_emulator/fixtures '{"format":"chsm-fixture","version":1,"steps":[
+  {"name":"good","method":"PUT","path":"/subscriptions/00000000-0000-0000-0000-0000000000f2/resourcegroups/fx-c?api-version=2021-04-01","body":{"location":"x"}},
+  {"name":"bad","method":"PUT","path":"/subscriptions/00000000-0000-0000-0000-0000000000f2/resourcegroups/fx-d?api-version=2021-04-01","body":{}}]}'
+check "failing step reported with its error" contains "$(jq_ "$BODY_OUT" error.message)" "steps[1] (bad) failed with HTTP 400: LocationRequired"
+arm GET "/subscriptions/00000000-0000-0000-0000-0000000000f2/resourcegroups/fx-c?$V"
+check "a failed fixture applies nothing" eq "$STATUS" 404
+ctl POST /_emulator/fixtures '{"name":"no-such-fixture"}'
+check "unknown built-in is 404" eq "$STATUS" 404
+stop_emulator
+echo '{"format":"chsm-fixture","version":1,"steps":[{"method":"PUT"}]}' >"$E2E_TMP/fx-bad.json"
+if "$CHSM_EMULATOR" --listen 127.0.0.1:0 --blob-listen 127.0.0.1:0 --data-dir "$E2E_TMP/data-fx2" \
+    --fixture "$E2E_TMP/fx-bad.json" >"$E2E_TMP/fx.log" 2>&1; then FXRC=0; else FXRC=$?; fi
+check "a bad --fixture stops the start" eq "$FXRC" 1
+check "and says why" grep -q "fx-bad.json: steps\[0\] needs 'method'" "$E2E_TMP/fx.log"
+unset DATA
+
 # --- --no-control and --faults FILE ---
 cat >"$E2E_TMP/faults.json" <<'JSON'
 {"rules":[{"id":"from-file","operation":"resourceGroups/write","action":{"type":"error","status":418,"code":"Teapot"}}]}
