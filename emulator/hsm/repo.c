@@ -43,7 +43,7 @@ static const char *const hsm_steps[] = {
     "  class TEXT NOT NULL,"
     "  owner_key TEXT NOT NULL,"
     "  meta TEXT NOT NULL,"
-    "  material BLOB NOT NULL," /* sealed: iv || tag || ciphertext */
+    "  sealed_material BLOB NOT NULL," /* iv || tag || ciphertext */
     "  PRIMARY KEY (cluster_key, handle));"
     "CREATE INDEX hsm_keys_by_id ON hsm_keys(cluster_key, key_id);"
     "CREATE TABLE hsm_sessions ("
@@ -382,7 +382,7 @@ static int row_to_key(sqlite3_stmt *st, chsm_hsm_key *k, int with_material)
 int chsm_hsm_repo_keys_list(chsm_store *s, const char *resource_id, int with_material,
                             chsm_hsm_key **out, size_t *n)
 {
-    static const char sql[] = "SELECT handle, key_id, class, meta, material FROM hsm_keys"
+    static const char sql[] = "SELECT handle, key_id, class, meta, sealed_material FROM hsm_keys"
                               " WHERE cluster_key=? ORDER BY handle";
     *out = NULL;
     *n = 0;
@@ -423,7 +423,7 @@ int chsm_hsm_repo_keys_list(chsm_store *s, const char *resource_id, int with_mat
 
 int chsm_hsm_repo_key_get(chsm_store *s, const char *resource_id, int64_t handle, chsm_hsm_key *out)
 {
-    static const char sql[] = "SELECT handle, key_id, class, meta, material FROM hsm_keys"
+    static const char sql[] = "SELECT handle, key_id, class, meta, sealed_material FROM hsm_keys"
                               " WHERE cluster_key=? AND handle=?";
     memset(out, 0, sizeof *out);
     store_lock_(s);
@@ -465,10 +465,10 @@ int chsm_hsm_repo_key_id_exists(chsm_store *s, const char *resource_id, const ch
 int chsm_hsm_repo_key_put(chsm_store *s, const char *resource_id, const chsm_hsm_key *k)
 {
     static const char sql[] =
-        "INSERT INTO hsm_keys(cluster_key, handle, key_id, class, owner_key, meta, material)"
+        "INSERT INTO hsm_keys(cluster_key, handle, key_id, class, owner_key, meta, sealed_material)"
         " VALUES(?,?,?,?,?,?,?) ON CONFLICT(cluster_key, handle) DO UPDATE SET"
         " key_id=excluded.key_id, class=excluded.class, owner_key=excluded.owner_key,"
-        " meta=excluded.meta, material=excluded.material";
+        " meta=excluded.meta, sealed_material=excluded.sealed_material";
     if (!k->sealed || !k->sealed_len)
         return CHSM_EINVAL;
     char *meta = cJSON_PrintUnformatted(k->meta);
@@ -637,6 +637,12 @@ int chsm_hsm_repo_session_delete(chsm_store *s, const char *token_hash)
 {
     static const char sql[] = "DELETE FROM hsm_sessions WHERE token_hash=?";
     return exec_text(s, sql, 0, 0, token_hash, NULL);
+}
+
+int chsm_hsm_repo_sessions_delete_all(chsm_store *s, const char *resource_id)
+{
+    static const char sql[] = "DELETE FROM hsm_sessions WHERE cluster_key=?";
+    return exec_text(s, sql, 0, 1, resource_id, NULL);
 }
 
 void chsm_hsm_key_clear(chsm_hsm_key *k)

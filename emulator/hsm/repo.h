@@ -110,6 +110,8 @@ int chsm_hsm_repo_session_get(chsm_store *s, const char *token_hash, chsm_hsm_se
 /* chsm_hsm_repo_session_touch sets last_used_ms and user_type of a session. */
 int chsm_hsm_repo_session_touch(chsm_store *s, const char *token_hash, int64_t now_ms,
                                 const char *user_type);
+/* chsm_hsm_repo_sessions_delete_all removes every session of a cluster. */
+int chsm_hsm_repo_sessions_delete_all(chsm_store *s, const char *resource_id);
 /* chsm_hsm_repo_session_delete removes one session (absent is fine). */
 int chsm_hsm_repo_session_delete(chsm_store *s, const char *token_hash);
 

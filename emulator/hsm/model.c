@@ -1,0 +1,456 @@
+/* model.c - HSM lifecycle, sealing of key material, snapshots for backups. */
+#include "hsm/model.h"
+
+#include "app/app.h"
+#include "crypto/digest.h"
+#include "crypto/keys.h"
+#include "crypto/password.h"
+#include "crypto/seal.h"
+#include "util/json.h"
+#include "util/status.h"
+#include "util/text.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEAL_INFO "chsm hsm key material v1"
+#define SEAL_OVERHEAD (12 + 16)
+
+void chsm_hsm_label(const char *resource_id, const char *name, char *out, size_t outlen)
+{
+    char *low = chsm_lower_dup(resource_id ? resource_id : "");
+    unsigned char h[32];
+    chsm_crypto_sha256(low ? low : "", low ? strlen(low) : 0, h);
+    free(low);
+    char hex[17];
+    chsm_crypto_hex(h, 8, hex);
+    char lname[32];
+    size_t i = 0;
+    for (; name && name[i] && i < sizeof lname - 1; i++)
+        lname[i] = (char)tolower((unsigned char)name[i]);
+    lname[i] = '\0';
+    snprintf(out, outlen, "%s-%s", lname, hex);
+}
+
+void chsm_hsm_node_fqdn(const char *label, int node, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "hsm%d.%s.cloudhsm.localhost", node, label);
+}
+
+int chsm_hsm_cluster_create(struct chsm_app *app, const char *resource_id, const char *name,
+                            const char *provision_op, const char *system_principal)
+{
+    chsm_hsm_cluster c;
+    memset(&c, 0, sizeof c);
+    if (strlen(resource_id) >= sizeof c.resource_id || strlen(name) >= sizeof c.name)
+        return CHSM_EINVAL;
+    int rc = chsm_hsm_repo_cluster_delete(app->store, resource_id);
+    if (rc != CHSM_OK && rc != CHSM_ENOTFOUND)
+        return rc;
+    snprintf(c.resource_id, sizeof c.resource_id, "%s", resource_id);
+    snprintf(c.name, sizeof c.name, "%s", name);
+    chsm_hsm_label(resource_id, name, c.label, sizeof c.label);
+    snprintf(c.activation, sizeof c.activation, "%s", CHSM_HSM_NOT_ACTIVATED);
+    snprintf(c.provision_op, sizeof c.provision_op, "%s", provision_op ? provision_op : "");
+    snprintf(c.system_principal, sizeof c.system_principal, "%s",
+             system_principal ? system_principal : "");
+    c.next_handle = CHSM_HSM_FIRST_HANDLE;
+    c.next_user_id = 2;
+    c.created_ms = chsm_now_ms();
+    rc = chsm_crypto_random(c.salt, sizeof c.salt);
+    if (rc == CHSM_OK)
+        rc = chsm_hsm_repo_cluster_insert(app->store, &c);
+    if (rc != CHSM_OK)
+        return rc;
+    chsm_hsm_user u;
+    memset(&u, 0, sizeof u);
+    u.user_id = 1;
+    snprintf(u.user_type, sizeof u.user_type, "PRECO");
+    snprintf(u.username, sizeof u.username, "%s", CHSM_HSM_PRECO_USER);
+    rc =
+        chsm_crypto_password_hash(CHSM_HSM_PRECO_PASSWORD, u.password_hash, sizeof u.password_hash);
+    if (rc == CHSM_OK)
+        rc = chsm_hsm_repo_user_put(app->store, resource_id, &u);
+    return rc;
+}
+
+int chsm_hsm_cluster_destroy(struct chsm_app *app, const char *resource_id)
+{
+    int rc = chsm_hsm_repo_cluster_delete(app->store, resource_id);
+    return rc == CHSM_ENOTFOUND ? CHSM_OK : rc;
+}
+
+int chsm_hsm_set_activation(struct chsm_app *app, const char *resource_id, const char *state)
+{
+    chsm_hsm_cluster c;
+    int rc = chsm_hsm_repo_cluster_get(app->store, resource_id, &c);
+    if (rc != CHSM_OK)
+        return rc;
+    snprintf(c.activation, sizeof c.activation, "%s", state);
+    if (strcmp(state, CHSM_HSM_ACTIVE) == 0 && !c.activated_ms)
+        c.activated_ms = chsm_now_ms();
+    rc = chsm_hsm_repo_cluster_update(app->store, &c);
+    /* A nonfunctional HSM keeps no sessions; its users and keys stay, unusable. */
+    if (rc == CHSM_OK && strcmp(state, CHSM_HSM_FAILED) == 0)
+        rc = chsm_hsm_repo_sessions_delete_all(app->store, resource_id);
+    return rc;
+}
+
+/* cluster_key derives the sealing key of cluster c. */
+static int cluster_key(struct chsm_app *app, const chsm_hsm_cluster *c, unsigned char key[32])
+{
+    return chsm_crypto_hkdf_sha256(app->fleet_secret, sizeof app->fleet_secret, c->salt,
+                                   sizeof c->salt, SEAL_INFO, sizeof SEAL_INFO - 1, key, 32);
+}
+
+/* seal_aad binds sealed material to its cluster and handle. */
+static size_t seal_aad(const chsm_hsm_cluster *c, int64_t handle, char *out, size_t outlen)
+{
+    char *low = chsm_lower_dup(c->resource_id);
+    int n = snprintf(out, outlen, "chsm-key|%s|%lld", low ? low : "", (long long)handle);
+    free(low);
+    return n < 0 ? 0 : (size_t)n < outlen ? (size_t)n : outlen - 1;
+}
+
+int chsm_hsm_seal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t handle,
+                  const void *plain, size_t n, unsigned char **sealed, size_t *len)
+{
+    if (!plain || n == 0 || n > CHSM_CRYPTO_KEY_MAX_DER)
+        return CHSM_EINVAL;
+    unsigned char key[32];
+    char aad[700];
+    size_t aadlen = seal_aad(c, handle, aad, sizeof aad);
+    unsigned char *out = malloc(n + SEAL_OVERHEAD);
+    if (!out)
+        return CHSM_ENOMEM;
+    int rc = chsm_crypto_random(out, 12);
+    if (rc == CHSM_OK)
+        rc = cluster_key(app, c, key);
+    if (rc == CHSM_OK)
+        rc = chsm_crypto_aes256gcm_seal(key, out, aad, aadlen, plain, n, out + SEAL_OVERHEAD,
+                                        out + 12);
+    chsm_crypto_key_wipe(key, sizeof key);
+    if (rc != CHSM_OK) {
+        free(out);
+        return rc;
+    }
+    *sealed = out;
+    *len = n + SEAL_OVERHEAD;
+    return CHSM_OK;
+}
+
+int chsm_hsm_unseal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t handle,
+                    const unsigned char *sealed, size_t len, unsigned char **plain, size_t *n)
+{
+    if (!sealed || len <= SEAL_OVERHEAD || len > CHSM_CRYPTO_KEY_MAX_DER + SEAL_OVERHEAD)
+        return CHSM_EINVAL;
+    unsigned char key[32];
+    char aad[700];
+    size_t aadlen = seal_aad(c, handle, aad, sizeof aad);
+    size_t m = len - SEAL_OVERHEAD;
+    unsigned char *out = malloc(m);
+    if (!out)
+        return CHSM_ENOMEM;
+    int rc = cluster_key(app, c, key);
+    if (rc == CHSM_OK)
+        rc = chsm_crypto_aes256gcm_open(key, sealed, aad, aadlen, sealed + SEAL_OVERHEAD, m,
+                                        sealed + 12, out);
+    chsm_crypto_key_wipe(key, sizeof key);
+    if (rc != CHSM_OK) {
+        chsm_crypto_key_free(out, m);
+        return rc;
+    }
+    *plain = out;
+    *n = m;
+    return CHSM_OK;
+}
+
+/* ---- snapshots ---- */
+
+int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snapshot)
+{
+    *snapshot = NULL;
+    chsm_hsm_cluster c;
+    int rc = chsm_hsm_repo_cluster_get(app->store, resource_id, &c);
+    if (rc != CHSM_OK)
+        return rc;
+    chsm_hsm_user *users = NULL;
+    size_t nusers = 0;
+    chsm_hsm_key *keys = NULL;
+    size_t nkeys = 0;
+    rc = chsm_hsm_repo_users_list(app->store, resource_id, &users, &nusers);
+    if (rc == CHSM_OK)
+        rc = chsm_hsm_repo_keys_list(app->store, resource_id, 1, &keys, &nkeys);
+    if (rc != CHSM_OK) {
+        free(users);
+        return rc;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "format", CHSM_HSM_SNAPSHOT_FORMAT);
+    cJSON *cl = cJSON_AddObjectToObject(root, "cluster");
+    cJSON_AddStringToObject(cl, "resourceId", c.resource_id);
+    cJSON_AddStringToObject(cl, "name", c.name);
+    cJSON_AddStringToObject(cl, "label", c.label);
+    cJSON_AddStringToObject(cl, "activationState", c.activation);
+    cJSON_AddNumberToObject(cl, "createdMs", (double)c.created_ms);
+    cJSON_AddNumberToObject(cl, "activatedMs", (double)c.activated_ms);
+    cJSON *ju = cJSON_AddArrayToObject(root, "users");
+    for (size_t i = 0; i < nusers; i++) {
+        cJSON *u = cJSON_CreateObject();
+        cJSON_AddNumberToObject(u, "userId", users[i].user_id);
+        cJSON_AddStringToObject(u, "userType", users[i].user_type);
+        cJSON_AddStringToObject(u, "username", users[i].username);
+        cJSON_AddStringToObject(u, "passwordHash", users[i].password_hash);
+        cJSON_AddNumberToObject(u, "loginFailureCount", users[i].login_failures);
+        cJSON_AddBoolToObject(u, "locked", users[i].locked);
+        cJSON_AddItemToArray(ju, u);
+    }
+    cJSON *jk = cJSON_AddArrayToObject(root, "keys");
+    cJSON *ra = cJSON_AddArrayToObject(root, "roleAssignments");
+    for (size_t i = 0; rc == CHSM_OK && i < nkeys; i++) {
+        unsigned char *plain = NULL;
+        size_t n = 0;
+        rc = chsm_hsm_unseal(app, &c, keys[i].handle, keys[i].sealed, keys[i].sealed_len, &plain,
+                             &n);
+        if (rc != CHSM_OK)
+            break;
+        char *b64 = chsm_crypto_base64_encode(plain, n);
+        chsm_crypto_key_free(plain, n);
+        if (!b64) {
+            rc = CHSM_ENOMEM;
+            break;
+        }
+        cJSON *k = cJSON_Duplicate(keys[i].meta, 1);
+        /* Ownership and sharing travel as role assignments, not as key fields. */
+        cJSON_DeleteItemFromObject(k, "owner");
+        cJSON_DeleteItemFromObject(k, "sharedWith");
+        cJSON_AddNumberToObject(k, "handle", (double)keys[i].handle);
+        cJSON_AddStringToObject(k, "material", b64);
+        chsm_crypto_key_wipe(b64, strlen(b64));
+        free(b64);
+        cJSON_AddItemToArray(jk, k);
+        cJSON *owner = cJSON_CreateObject();
+        cJSON_AddNumberToObject(owner, "handle", (double)keys[i].handle);
+        cJSON_AddStringToObject(owner, "username", keys[i].owner);
+        cJSON_AddStringToObject(owner, "role", "Owner");
+        cJSON_AddItemToArray(ra, owner);
+        const cJSON *shared = cJSON_GetObjectItem(keys[i].meta, "sharedWith");
+        const cJSON *s;
+        cJSON_ArrayForEach(s, shared)
+        {
+            if (!cJSON_IsString(s))
+                continue;
+            cJSON *a = cJSON_CreateObject();
+            cJSON_AddNumberToObject(a, "handle", (double)keys[i].handle);
+            cJSON_AddStringToObject(a, "username", s->valuestring);
+            cJSON_AddStringToObject(a, "role", "User");
+            cJSON_AddItemToArray(ra, a);
+        }
+    }
+    free(users);
+    chsm_hsm_keys_free(keys, nkeys);
+    if (rc != CHSM_OK) {
+        cJSON_Delete(root);
+        return rc;
+    }
+    *snapshot = root;
+    return CHSM_OK;
+}
+
+static int bad(char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "the backup content is invalid: %s", what);
+    return CHSM_EINVAL;
+}
+
+static int valid_user_type(const char *t)
+{
+    return t && (strcmp(t, "PRECO") == 0 || strcmp(t, "CO") == 0 || strcmp(t, "CU") == 0 ||
+                 strcmp(t, "AU") == 0);
+}
+
+/* check_material makes sure decoded material fits what the key says it is. */
+static int check_material(const cJSON *meta, const unsigned char *m, size_t n)
+{
+    const char *klass = chsm_json_str(meta, "class");
+    const char *type = chsm_json_str(meta, "type");
+    if (!klass || !type)
+        return 0;
+    if (strcmp(klass, "secret") == 0)
+        return strcmp(type, "AES") == 0 && (n == 16 || n == 24 || n == 32);
+    chsm_key_desc d;
+    if (chsm_crypto_key_describe(m, n, &d) != CHSM_OK || strcmp(d.type, type) != 0)
+        return 0;
+    return strcmp(klass, "private") == 0 ? d.is_private
+                                         : strcmp(klass, "public") == 0 && !d.is_private;
+}
+
+/* find_user_in returns the snapshot user named name (any case), or NULL. */
+static const cJSON *find_user_in(const cJSON *users, const char *name)
+{
+    const cJSON *u;
+    cJSON_ArrayForEach(u, users)
+    {
+        if (chsm_streq_ci(chsm_json_str(u, "username"), name))
+            return u;
+    }
+    return NULL;
+}
+
+int chsm_hsm_snapshot_check(const cJSON *snapshot, char *err, size_t errlen)
+{
+    const cJSON *fmt = cJSON_GetObjectItem(snapshot, "format");
+    const cJSON *users = cJSON_GetObjectItem(snapshot, "users");
+    const cJSON *keys = cJSON_GetObjectItem(snapshot, "keys");
+    const cJSON *ra = cJSON_GetObjectItem(snapshot, "roleAssignments");
+    if (!cJSON_IsObject(snapshot) || !cJSON_IsNumber(fmt) ||
+        fmt->valueint != CHSM_HSM_SNAPSHOT_FORMAT)
+        return bad(err, errlen, "unknown snapshot format");
+    if (!cJSON_IsArray(users) || !cJSON_IsArray(keys) || !cJSON_IsArray(ra))
+        return bad(err, errlen, "users, keys or roleAssignments missing");
+    if (cJSON_GetArraySize(users) < 1 || cJSON_GetArraySize(users) > CHSM_HSM_MAX_USERS ||
+        cJSON_GetArraySize(keys) > CHSM_HSM_MAX_KEYS ||
+        cJSON_GetArraySize(ra) > CHSM_HSM_MAX_KEYS * (CHSM_HSM_MAX_USERS + 1))
+        return bad(err, errlen, "too many or no users, or too many keys");
+    const cJSON *u;
+    cJSON_ArrayForEach(u, users)
+    {
+        const cJSON *id = cJSON_GetObjectItem(u, "userId");
+        const char *type = chsm_json_str(u, "userType");
+        const char *name = chsm_json_str(u, "username");
+        const char *hash = chsm_json_str(u, "passwordHash");
+        if (!cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble > 1000000 ||
+            !valid_user_type(type) || !name || !*name ||
+            strlen(name) >= sizeof(((chsm_hsm_user *)0)->username) || !hash ||
+            strlen(hash) >= sizeof(((chsm_hsm_user *)0)->password_hash) ||
+            !cJSON_IsNumber(cJSON_GetObjectItem(u, "loginFailureCount")))
+            return bad(err, errlen, "a user entry is malformed");
+        if (find_user_in(users, name) != u)
+            return bad(err, errlen, "a user appears twice");
+    }
+    const cJSON *k;
+    cJSON_ArrayForEach(k, keys)
+    {
+        const cJSON *handle = cJSON_GetObjectItem(k, "handle");
+        const char *key_id = chsm_json_str(k, "keyId");
+        const char *klass = chsm_json_str(k, "class");
+        const char *material = chsm_json_str(k, "material");
+        if (!cJSON_IsObject(k) || !cJSON_IsNumber(handle) || !key_id ||
+            strlen(key_id) >= sizeof(((chsm_hsm_key *)0)->key_id) || !klass ||
+            strlen(klass) >= sizeof(((chsm_hsm_key *)0)->klass) || !material ||
+            strlen(material) > 2 * CHSM_CRYPTO_KEY_MAX_DER)
+            return bad(err, errlen, "a key entry is malformed");
+        unsigned char *m = NULL;
+        size_t mlen = 0;
+        if (chsm_crypto_base64_decode(material, &m, &mlen) != CHSM_OK)
+            return bad(err, errlen, "a key's material is not base64");
+        int ok = check_material(k, m, mlen);
+        chsm_crypto_key_free(m, mlen);
+        if (!ok)
+            return bad(err, errlen, "a key's material does not match its type");
+        int owners = 0;
+        const cJSON *a;
+        cJSON_ArrayForEach(a, ra)
+        {
+            const cJSON *ah = cJSON_GetObjectItem(a, "handle");
+            const char *who = chsm_json_str(a, "username");
+            const char *role = chsm_json_str(a, "role");
+            if (!cJSON_IsNumber(ah) || !who || !role)
+                return bad(err, errlen, "a role assignment is malformed");
+            if (ah->valuedouble != handle->valuedouble)
+                continue;
+            if (!find_user_in(users, who))
+                return bad(err, errlen, "a role assignment names an unknown user");
+            if (strcmp(role, "Owner") == 0)
+                owners++;
+            else if (strcmp(role, "User") != 0)
+                return bad(err, errlen, "a role assignment has an unknown role");
+        }
+        if (owners != 1)
+            return bad(err, errlen, "a key has no single owner");
+    }
+    return CHSM_OK;
+}
+
+int chsm_hsm_import(struct chsm_app *app, const char *resource_id, const cJSON *snapshot, char *err,
+                    size_t errlen)
+{
+    int rc = chsm_hsm_snapshot_check(snapshot, err, errlen);
+    if (rc != CHSM_OK)
+        return rc;
+    chsm_hsm_cluster c;
+    rc = chsm_hsm_repo_cluster_get(app->store, resource_id, &c);
+    if (rc != CHSM_OK) {
+        snprintf(err, errlen, "the destination cluster has no HSM state");
+        return rc;
+    }
+    rc = chsm_hsm_repo_cluster_wipe(app->store, resource_id);
+    if (rc != CHSM_OK)
+        return rc;
+    int max_user_id = 1;
+    const cJSON *u;
+    cJSON_ArrayForEach(u, cJSON_GetObjectItem(snapshot, "users"))
+    {
+        chsm_hsm_user hu;
+        memset(&hu, 0, sizeof hu);
+        hu.user_id = cJSON_GetObjectItem(u, "userId")->valueint;
+        snprintf(hu.user_type, sizeof hu.user_type, "%s", chsm_json_str(u, "userType"));
+        snprintf(hu.username, sizeof hu.username, "%s", chsm_json_str(u, "username"));
+        snprintf(hu.password_hash, sizeof hu.password_hash, "%s", chsm_json_str(u, "passwordHash"));
+        int fails = cJSON_GetObjectItem(u, "loginFailureCount")->valueint;
+        hu.login_failures = fails < 0 ? 0 : fails;
+        hu.locked = cJSON_IsTrue(cJSON_GetObjectItem(u, "locked"));
+        if (hu.user_id > max_user_id)
+            max_user_id = hu.user_id;
+        if ((rc = chsm_hsm_repo_user_put(app->store, resource_id, &hu)) != CHSM_OK)
+            return rc;
+    }
+    c.next_user_id = max_user_id + 1;
+    const cJSON *ra = cJSON_GetObjectItem(snapshot, "roleAssignments");
+    const cJSON *k;
+    cJSON_ArrayForEach(k, cJSON_GetObjectItem(snapshot, "keys"))
+    {
+        double old_handle = cJSON_GetObjectItem(k, "handle")->valuedouble;
+        unsigned char *m = NULL;
+        size_t mlen = 0;
+        if (chsm_crypto_base64_decode(chsm_json_str(k, "material"), &m, &mlen) != CHSM_OK)
+            return CHSM_EINVAL;
+        chsm_hsm_key hk;
+        memset(&hk, 0, sizeof hk);
+        hk.handle = c.next_handle++;
+        snprintf(hk.key_id, sizeof hk.key_id, "%s", chsm_json_str(k, "keyId"));
+        snprintf(hk.klass, sizeof hk.klass, "%s", chsm_json_str(k, "class"));
+        rc = chsm_hsm_seal(app, &c, hk.handle, m, mlen, &hk.sealed, &hk.sealed_len);
+        chsm_crypto_key_free(m, mlen);
+        if (rc != CHSM_OK)
+            return rc;
+        hk.meta = cJSON_Duplicate(k, 1);
+        cJSON_DeleteItemFromObject(hk.meta, "material");
+        cJSON_DeleteItemFromObject(hk.meta, "handle");
+        cJSON *shared = cJSON_CreateArray();
+        const cJSON *a;
+        cJSON_ArrayForEach(a, ra)
+        {
+            if (cJSON_GetObjectItem(a, "handle")->valuedouble != old_handle)
+                continue;
+            const char *who = chsm_json_str(
+                find_user_in(cJSON_GetObjectItem(snapshot, "users"), chsm_json_str(a, "username")),
+                "username");
+            if (strcmp(chsm_json_str(a, "role"), "Owner") == 0)
+                snprintf(hk.owner, sizeof hk.owner, "%s", who);
+            else
+                cJSON_AddItemToArray(shared, cJSON_CreateString(who));
+        }
+        chsm_json_set_str(hk.meta, "owner", hk.owner);
+        chsm_json_set(hk.meta, "sharedWith", shared);
+        rc = chsm_hsm_repo_key_put(app->store, resource_id, &hk);
+        chsm_hsm_key_clear(&hk);
+        if (rc != CHSM_OK)
+            return rc;
+    }
+    snprintf(c.activation, sizeof c.activation, "%s", CHSM_HSM_ACTIVE);
+    c.activated_ms = chsm_now_ms();
+    return chsm_hsm_repo_cluster_update(app->store, &c);
+}
