@@ -454,3 +454,29 @@ int chsm_hsm_import(struct chsm_app *app, const char *resource_id, const cJSON *
     c.activated_ms = chsm_now_ms();
     return chsm_hsm_repo_cluster_update(app->store, &c);
 }
+
+chsm_hsm_restore_verdict chsm_hsm_restore_rule(const char *dest_id, const char *dest_activation,
+                                               const char *source_id)
+{
+    if (source_id && chsm_streq_ci(source_id, dest_id))
+        return CHSM_HSM_RESTORE_TO_SOURCE;
+    if (dest_activation && strcmp(dest_activation, CHSM_HSM_FAILED) == 0)
+        return CHSM_HSM_RESTORE_NOT_FUNCTIONAL;
+    if (!dest_activation || strcmp(dest_activation, CHSM_HSM_NOT_ACTIVATED) != 0)
+        return CHSM_HSM_RESTORE_ALREADY_ACTIVE;
+    return CHSM_HSM_RESTORE_OK;
+}
+
+const char *chsm_hsm_restore_error(chsm_hsm_restore_verdict v)
+{
+    switch (v) {
+    case CHSM_HSM_RESTORE_TO_SOURCE:
+        return "RestoreToSourceNotSupported";
+    case CHSM_HSM_RESTORE_ALREADY_ACTIVE:
+        return "CloudHsmAlreadyActivated";
+    case CHSM_HSM_RESTORE_NOT_FUNCTIONAL:
+        return "CloudHsmNotFunctional";
+    default:
+        return "";
+    }
+}

@@ -69,4 +69,20 @@ int chsm_hsm_snapshot_check(const cJSON *snapshot, char *err, size_t errlen);
 int chsm_hsm_import(struct chsm_app *app, const char *resource_id, const cJSON *snapshot, char *err,
                     size_t errlen);
 
+/* What a restore into a cluster may do, from the destination's state (chsm_hsm_restore_rule). */
+typedef enum chsm_hsm_restore_verdict {
+    CHSM_HSM_RESTORE_OK = 0,         /* NotActivated, not the source: restore */
+    CHSM_HSM_RESTORE_TO_SOURCE,      /* the backup came from this cluster: refuse, no change */
+    CHSM_HSM_RESTORE_ALREADY_ACTIVE, /* activated: the restore fails and, unless only
+                                        validating, leaves the destination Failed */
+    CHSM_HSM_RESTORE_NOT_FUNCTIONAL, /* Failed after an earlier restore: refuse, no change */
+} chsm_hsm_restore_verdict;
+
+/* chsm_hsm_restore_rule decides a restore into dest_id (activation dest_activation) of a
+ * backup taken from source_id (NULL when not known yet). Ids compare case-insensitively. */
+chsm_hsm_restore_verdict chsm_hsm_restore_rule(const char *dest_id, const char *dest_activation,
+                                               const char *source_id);
+/* chsm_hsm_restore_error returns the ARM error code of a verdict ("" for OK). */
+const char *chsm_hsm_restore_error(chsm_hsm_restore_verdict v);
+
 #endif

@@ -1009,6 +1009,7 @@ static int run_restore_like(chsm_app *app, chsm_op *op, int validate)
     unsigned char *blob = NULL, *payload = NULL;
     size_t bloblen = 0, plen = 0;
     cJSON *snapshot = NULL;
+    char *source_id = NULL;
     rc = chsm_hsm_repo_cluster_get(app->store, op->resource_id, &c);
     if (rc != CHSM_OK)
         goto done;
@@ -1057,11 +1058,7 @@ static int run_restore_like(chsm_app *app, chsm_op *op, int validate)
                           h.backup_id);
             goto done;
         }
-        if (chsm_streq_ci(h.source_id, op->resource_id)) {
-            rc = fail_job(op, "RestoreToSourceNotSupported",
-                          "A backup cannot be restored into its source Cloud HSM cluster.");
-            goto done;
-        }
+        source_id = chsm_strdup(h.source_id);
         snapshot = cJSON_ParseWithLength((const char *)payload, plen);
         if (!snapshot || chsm_hsm_snapshot_check(snapshot, err, sizeof err) != CHSM_OK) {
             rc = fail_job(op, "BackupCorrupted", "The backup '%s' cannot be restored: %s.",
@@ -1069,19 +1066,25 @@ static int run_restore_like(chsm_app *app, chsm_op *op, int validate)
             goto done;
         }
     }
-    if (strcmp(c.activation, CHSM_HSM_FAILED) == 0) {
-        rc = fail_job(op, "CloudHsmNotFunctional",
+    chsm_hsm_restore_verdict v = chsm_hsm_restore_rule(op->resource_id, c.activation, source_id);
+    if (v == CHSM_HSM_RESTORE_TO_SOURCE) {
+        rc = fail_job(op, chsm_hsm_restore_error(v),
+                      "A backup cannot be restored into its source Cloud HSM cluster.");
+        goto done;
+    }
+    if (v == CHSM_HSM_RESTORE_NOT_FUNCTIONAL) {
+        rc = fail_job(op, chsm_hsm_restore_error(v),
                       "The Cloud HSM cluster is not functional after an earlier failed restore; "
                       "delete and re-create it.");
         goto done;
     }
-    if (strcmp(c.activation, CHSM_HSM_NOT_ACTIVATED) != 0) {
+    if (v == CHSM_HSM_RESTORE_ALREADY_ACTIVE) {
         if (!validate) {
             rc = render_failed(app, &r);
             if (rc != CHSM_OK)
                 goto done;
         }
-        rc = fail_job(op, "CloudHsmAlreadyActivated",
+        rc = fail_job(op, chsm_hsm_restore_error(v),
                       validate ? "The destination Cloud HSM cluster is already activated; a "
                                  "restore into it would fail and leave it nonfunctional. Restore "
                                  "into a cluster in the NotActivated state."
@@ -1121,6 +1124,7 @@ static int run_restore_like(chsm_app *app, chsm_op *op, int validate)
         chsm_lro_succeed(op, result);
     }
 done:
+    free(source_id);
     if (payload) {
         memset(payload, 0, plen);
         free(payload);
