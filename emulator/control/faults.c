@@ -362,8 +362,8 @@ int chsm_faults_add(chsm_faults *f, const cJSON *rule, cJSON **out, char *err, s
     for (int i = 0; i < f->n; i++) {
         if (strcmp(f->rules[i]->id, r->id) == 0) {
             pthread_mutex_unlock(&f->mu);
-            rule_free(r);
             snprintf(err, errlen, "A fault rule with id '%s' exists already.", r->id);
+            rule_free(r);
             return CHSM_EEXISTS;
         }
     }

@@ -18,6 +18,11 @@ FAILS=0
 PASSES=0
 
 cleanup() {
+    local rc=$?
+    if [ "$rc" -ne 0 ] && [ -s "$E2E_TMP/emulator.log" ]; then
+        echo "--- $(basename "$0") stopped early (exit $rc); emulator log tail ---"
+        tail -n 60 "$E2E_TMP/emulator.log"
+    fi
     if [ -n "$EMU_PID" ] && kill -0 "$EMU_PID" 2>/dev/null; then
         kill -TERM "$EMU_PID" 2>/dev/null || true
         wait "$EMU_PID" 2>/dev/null || true
