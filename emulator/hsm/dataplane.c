@@ -8,6 +8,7 @@
 #include "providers/provider.h"
 
 #include "app/app.h"
+#include "control/faults.h"
 #include "crypto/digest.h"
 #include "crypto/keys.h"
 #include "crypto/password.h"
@@ -104,6 +105,17 @@ typedef struct dp {
 
 enum { NEED_NOTHING = 0, NEED_SESSION = 1 };
 
+/* all_nodes_down tells whether every node that serves requests is down: node 1 alone before
+ * activation, any of the three after (a client fails over between nodes). */
+static int all_nodes_down(const dp *d)
+{
+    int serving = strcmp(d->c.activation, CHSM_HSM_ACTIVE) == 0 ? CHSM_HSM_NODES : 1;
+    for (int i = 1; i <= serving; i++)
+        if (!chsm_faults_node_down(d->app->faults, d->c.resource_id, i, NULL, 0))
+            return 0;
+    return 1;
+}
+
 /* dp_open finds the cluster of {label}, refuses a nonfunctional one, and (when asked)
  * authenticates the session, refreshing its idle timer. Answers and returns nonzero on
  * failure. */
@@ -128,6 +140,13 @@ static int dp_open(chsm_request *req, chsm_response *res, dp *d, int need)
     }
     if (need == NEED_NOTHING)
         return 0;
+    if (all_nodes_down(d)) {
+        dp_error(res, 503, "NodeUnavailable", NULL,
+                 "No node of the Cloud HSM cluster '%s' is reachable (fault injection); retry "
+                 "later.",
+                 d->c.name);
+        return 1;
+    }
     if (strcmp(d->c.activation, CHSM_HSM_FAILED) == 0) {
         dp_error(res, 409, "ClusterNotFunctional", RET_POLICY,
                  "The Cloud HSM cluster '%s' is not functional: a restore into it failed "
@@ -296,7 +315,7 @@ static cJSON *user_json(const chsm_hsm_user *u)
     return j;
 }
 
-static cJSON *cluster_json(const chsm_hsm_cluster *c)
+static cJSON *cluster_json(chsm_app *app, const chsm_hsm_cluster *c)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "label", c->label);
@@ -313,8 +332,9 @@ static cJSON *cluster_json(const chsm_hsm_cluster *c)
         cJSON_AddNumberToObject(n, "nodeId", i);
         cJSON_AddStringToObject(n, "hostname", fqdn);
         cJSON_AddNumberToObject(n, "port", 2225);
-        cJSON_AddStringToObject(n, "state",
-                                !failed && (active || i == 1) ? "Connected" : "NotConnected");
+        int down = chsm_faults_node_down(app->faults, c->resource_id, i, NULL, 0);
+        cJSON_AddStringToObject(
+            n, "state", !failed && !down && (active || i == 1) ? "Connected" : "NotConnected");
         cJSON_AddNumberToObject(n, "serverId", i - 1);
         cJSON_AddItemToArray(nodes, n);
     }
@@ -326,7 +346,7 @@ static void get_cluster(chsm_request *req, chsm_response *res)
     dp d;
     if (dp_open(req, res, &d, NEED_NOTHING))
         return;
-    dp_json(res, 200, cluster_json(&d.c));
+    dp_json(res, 200, cluster_json(d.app, &d.c));
 }
 
 static void post_login(chsm_request *req, chsm_response *res)
@@ -334,6 +354,13 @@ static void post_login(chsm_request *req, chsm_response *res)
     dp d;
     if (dp_open(req, res, &d, NEED_NOTHING))
         return;
+    if (all_nodes_down(&d)) {
+        dp_error(res, 503, "NodeUnavailable", NULL,
+                 "No node of the Cloud HSM cluster '%s' is reachable (fault injection); retry "
+                 "later.",
+                 d.c.name);
+        return;
+    }
     if (strcmp(d.c.activation, CHSM_HSM_FAILED) == 0) {
         dp_error(res, 409, "ClusterNotFunctional", RET_POLICY,
                  "The Cloud HSM cluster '%s' is not functional (activationState Failed).",
@@ -509,7 +536,7 @@ static void activate(dp *d, const char *new_password)
         return;
     }
     snprintf(d->c.activation, sizeof d->c.activation, "%s", CHSM_HSM_ACTIVE);
-    dp_json(d->res, 200, cluster_json(&d->c));
+    dp_json(d->res, 200, cluster_json(d->app, &d->c));
 }
 
 static void post_activate(chsm_request *req, chsm_response *res)

@@ -16,6 +16,7 @@
 #include "arm/resource.h"
 #include "arm/versions.h"
 #include "blob/blob.h"
+#include "control/faults.h"
 #include "hsm/backup_codec.h"
 #include "hsm/model.h"
 #include "providers/managed_identity.h"
@@ -142,7 +143,11 @@ static cJSON *render(chsm_app *app, const cJSON *doc)
     if (have && !provisioning) {
         activation = c.activation;
         for (int i = 1; i <= CHSM_HSM_NODES; i++) {
-            if (strcmp(c.activation, CHSM_HSM_FAILED) == 0)
+            if (chsm_faults_node_down(app->faults, id, i, NULL, 0))
+                cJSON_AddItemToArray(hsms, hsm_node(c.label, i, "Failed",
+                                                    "The HSM node is unavailable (fault "
+                                                    "injection)."));
+            else if (strcmp(c.activation, CHSM_HSM_FAILED) == 0)
                 cJSON_AddItemToArray(hsms, hsm_node(c.label, i, "Failed",
                                                     "The HSM is not functional after a failed "
                                                     "restore."));
