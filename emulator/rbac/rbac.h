@@ -21,6 +21,14 @@ struct chsm_app;
 #define CHSM_ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 #define CHSM_ROLE_STORAGE_BLOB_DATA_OWNER "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 #define CHSM_ROLE_STORAGE_BLOB_DATA_READER "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+#define CHSM_ROLE_MHSM_CRYPTO_USER "21dbd100-6940-42c2-9190-5d6cb909625b"
+#define CHSM_ROLE_MHSM_CRYPTO_OFFICER "515eb02d-2335-4d2d-92f2-b1cbdf9c3778"
+
+/* The ARM types role assignments and custom role definitions are stored as
+ * (store/resources.h): an assignment under its own id with parent_id = its
+ * scope; a custom role under chsm_rbac_custom_role_id(guid). */
+#define CHSM_RBAC_ASSIGNMENT_TYPE "Microsoft.Authorization/roleAssignments"
+#define CHSM_RBAC_DEFINITION_TYPE "Microsoft.Authorization/roleDefinitions"
 
 /* Data actions the emulator checks. */
 #define CHSM_ACTION_BLOB_READ "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
@@ -41,5 +49,37 @@ int chsm_rbac_has_action(struct chsm_app *app, const char *principal_id, const c
 /* chsm_rbac_builtin_role returns the built-in role definition with guid id
  * (a new object shaped like ARM's roleDefinition, caller frees), or NULL. */
 cJSON *chsm_rbac_builtin_role(const char *guid, const char *subscription);
+/* chsm_rbac_builtin_count tells how many built-in roles the emulator knows. */
+size_t chsm_rbac_builtin_count(void);
+/* chsm_rbac_builtin_role_at returns built-in role number i (0-based) like
+ * chsm_rbac_builtin_role (caller frees), or NULL past the end. */
+cJSON *chsm_rbac_builtin_role_at(size_t i, const char *subscription);
+
+/* chsm_rbac_action_matches tells whether a permission pattern covers action:
+ * ASCII case-insensitive, each '*' standing for any run of characters
+ * (including '/'): a lone star, a provider prefix followed by a star, a
+ * star in the middle of a path. */
+int chsm_rbac_action_matches(const char *pattern, const char *action);
+/* chsm_rbac_scope_covers tells whether an assignment at scope applies to
+ * target: the same id or an ancestor (target starts with scope + '/'),
+ * compared case-insensitively, trailing '/' ignored; "/" covers everything. */
+int chsm_rbac_scope_covers(const char *scope, const char *target);
+/* chsm_rbac_role_permits tells whether a role definition (ARM shape, with
+ * properties.permissions) grants action: some permission block lists a
+ * matching pattern in actions (dataActions when data) and none in its
+ * notActions (notDataActions). */
+int chsm_rbac_role_permits(const cJSON *role, const char *action, int data);
+/* chsm_rbac_role_guid writes the role GUID of a roleDefinitionId (a full id
+ * ".../providers/Microsoft.Authorization/roleDefinitions/{guid}" in any case,
+ * or a bare GUID) lowercased into out; CHSM_EINVAL when it has none. */
+int chsm_rbac_role_guid(const char *role_definition_id, char out[37]);
+/* chsm_rbac_custom_role_id returns the store id of custom role guid
+ * ("/providers/Microsoft.Authorization/roleDefinitions/{guid}", caller frees). */
+char *chsm_rbac_custom_role_id(const char *guid);
+/* chsm_rbac_find_role loads role guid, built-in or custom, into *out (a new
+ * roleDefinition object whose id is under subscription, or tenant-level when
+ * NULL; caller frees). CHSM_ENOTFOUND when no such role exists. */
+int chsm_rbac_find_role(struct chsm_app *app, const char *guid, const char *subscription,
+                        cJSON **out);
 
 #endif

@@ -1,0 +1,194 @@
+/* roles.c - the built-in role definitions the emulator knows, as Azure
+ * publishes them (Learn "Azure built-in roles" for the ARM roles; Learn
+ * "Local RBAC built-in roles for Managed HSM" for the two Managed HSM roles,
+ * whose permitted-operations table lists data actions without the
+ * "Microsoft.KeyVault/managedHsm" prefix written out here). */
+#include "rbac/rbac.h"
+
+#include "util/buf.h"
+#include "util/text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct builtin_role {
+    const char *guid;
+    const char *name;
+    const char *description;
+    const char *const *actions; /* each list NULL-terminated */
+    const char *const *not_actions;
+    const char *const *data_actions;
+    const char *const *not_data_actions;
+} builtin_role;
+
+static const char *const none[] = {NULL};
+
+static const char *const all_actions[] = {"*", NULL};
+
+static const char *const contributor_not_actions[] = {
+    "Microsoft.Authorization/*/Delete",
+    "Microsoft.Authorization/*/Write",
+    "Microsoft.Authorization/elevateAccess/Action",
+    "Microsoft.Blueprint/blueprintAssignments/write",
+    "Microsoft.Blueprint/blueprintAssignments/delete",
+    "Microsoft.Compute/galleries/share/action",
+    "Microsoft.Purview/consents/write",
+    "Microsoft.Purview/consents/delete",
+    "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
+    "Microsoft.Subscription/cancel/action",
+    "Microsoft.Subscription/enable/action",
+    NULL,
+};
+
+static const char *const reader_actions[] = {"*/read", NULL};
+
+#define BLOB_SVC "Microsoft.Storage/storageAccounts/blobServices"
+
+static const char *const blob_contributor_actions[] = {
+    BLOB_SVC "/containers/delete",
+    BLOB_SVC "/containers/read",
+    BLOB_SVC "/containers/write",
+    BLOB_SVC "/generateUserDelegationKey/action",
+    NULL,
+};
+
+static const char *const blob_contributor_data_actions[] = {
+    BLOB_SVC "/containers/blobs/delete",     BLOB_SVC "/containers/blobs/read",
+    BLOB_SVC "/containers/blobs/write",      BLOB_SVC "/containers/blobs/move/action",
+    BLOB_SVC "/containers/blobs/add/action", NULL,
+};
+
+static const char *const blob_owner_actions[] = {
+    BLOB_SVC "/containers/*",
+    BLOB_SVC "/generateUserDelegationKey/action",
+    NULL,
+};
+
+static const char *const blob_owner_data_actions[] = {BLOB_SVC "/containers/blobs/*", NULL};
+
+static const char *const blob_reader_actions[] = {
+    BLOB_SVC "/containers/read",
+    BLOB_SVC "/generateUserDelegationKey/action",
+    NULL,
+};
+
+static const char *const blob_reader_data_actions[] = {BLOB_SVC "/containers/blobs/read", NULL};
+
+#define MHSM "Microsoft.KeyVault/managedHsm"
+
+static const char *const mhsm_crypto_user_data_actions[] = {
+    MHSM "/keys/read/action",
+    MHSM "/keys/write/action",
+    MHSM "/keys/rotate/action",
+    MHSM "/keys/create",
+    MHSM "/keys/delete",
+    MHSM "/keys/backup/action",
+    MHSM "/keys/restore/action",
+    MHSM "/keys/release/action",
+    MHSM "/keys/import/action",
+    MHSM "/keys/encrypt/action",
+    MHSM "/keys/decrypt/action",
+    MHSM "/keys/wrap/action",
+    MHSM "/keys/unwrap/action",
+    MHSM "/keys/sign/action",
+    MHSM "/keys/verify/action",
+    MHSM "/roleAssignments/read/action",
+    MHSM "/roleDefinitions/read/action",
+    NULL,
+};
+
+static const char *const mhsm_crypto_officer_data_actions[] = {
+    MHSM "/keys/deletedKeys/read/action",  MHSM "/keys/deletedKeys/recover/action",
+    MHSM "/keys/deletedKeys/delete",       MHSM "/roleAssignments/read/action",
+    MHSM "/roleAssignments/write/action",  MHSM "/roleAssignments/delete/action",
+    MHSM "/roleDefinitions/read/action",   MHSM "/roleDefinitions/write/action",
+    MHSM "/roleDefinitions/delete/action", NULL,
+};
+
+static const builtin_role builtins[] = {
+    {CHSM_ROLE_OWNER, "Owner",
+     "Grants full access to manage all resources, including the ability to assign roles in "
+     "Azure RBAC.",
+     all_actions, none, none, none},
+    {CHSM_ROLE_CONTRIBUTOR, "Contributor",
+     "Grants full access to manage all resources, but does not allow you to assign roles in "
+     "Azure RBAC, manage assignments in Azure Blueprints, or share image galleries.",
+     all_actions, contributor_not_actions, none, none},
+    {CHSM_ROLE_READER, "Reader", "View all resources, but does not allow you to make any changes.",
+     reader_actions, none, none, none},
+    {CHSM_ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR, "Storage Blob Data Contributor",
+     "Allows for read, write and delete access to Azure Storage blob containers and data",
+     blob_contributor_actions, none, blob_contributor_data_actions, none},
+    {CHSM_ROLE_STORAGE_BLOB_DATA_OWNER, "Storage Blob Data Owner",
+     "Allows for full access to Azure Storage blob containers and data, including assigning "
+     "POSIX access control.",
+     blob_owner_actions, none, blob_owner_data_actions, none},
+    {CHSM_ROLE_STORAGE_BLOB_DATA_READER, "Storage Blob Data Reader",
+     "Allows for read access to Azure Storage blob containers and data", blob_reader_actions, none,
+     blob_reader_data_actions, none},
+    {CHSM_ROLE_MHSM_CRYPTO_USER, "Managed HSM Crypto User",
+     "Grants permissions to perform all key management operations except purge or recover "
+     "deleted keys and export keys.",
+     none, none, mhsm_crypto_user_data_actions, none},
+    {CHSM_ROLE_MHSM_CRYPTO_OFFICER, "Managed HSM Crypto Officer",
+     "Grants permissions to perform all role management, purge or recover deleted keys, and "
+     "export keys. Not permitted to perform any other key management operations.",
+     none, none, mhsm_crypto_officer_data_actions, none},
+};
+
+#define NBUILTINS (sizeof builtins / sizeof builtins[0])
+
+static cJSON *string_array(const char *const *list)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; list[i]; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(list[i]));
+    return a;
+}
+
+static cJSON *role_json(const builtin_role *r, const char *subscription)
+{
+    chsm_buf id = {0};
+    if (subscription && *subscription)
+        chsm_buf_printf(&id, "/subscriptions/%s", subscription);
+    chsm_buf_printf(&id, "/providers/Microsoft.Authorization/roleDefinitions/%s", r->guid);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "id", id.data ? id.data : "");
+    chsm_buf_free(&id);
+    cJSON_AddStringToObject(doc, "name", r->guid);
+    cJSON_AddStringToObject(doc, "type", CHSM_RBAC_DEFINITION_TYPE);
+    cJSON *props = cJSON_AddObjectToObject(doc, "properties");
+    cJSON_AddStringToObject(props, "roleName", r->name);
+    cJSON_AddStringToObject(props, "type", "BuiltInRole");
+    cJSON_AddStringToObject(props, "description", r->description);
+    cJSON *scopes = cJSON_AddArrayToObject(props, "assignableScopes");
+    cJSON_AddItemToArray(scopes, cJSON_CreateString("/"));
+    cJSON *perms = cJSON_AddArrayToObject(props, "permissions");
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddItemToObject(p, "actions", string_array(r->actions));
+    cJSON_AddItemToObject(p, "notActions", string_array(r->not_actions));
+    cJSON_AddItemToObject(p, "dataActions", string_array(r->data_actions));
+    cJSON_AddItemToObject(p, "notDataActions", string_array(r->not_data_actions));
+    cJSON_AddItemToArray(perms, p);
+    return doc;
+}
+
+cJSON *chsm_rbac_builtin_role(const char *guid, const char *subscription)
+{
+    if (!guid)
+        return NULL;
+    for (size_t i = 0; i < NBUILTINS; i++)
+        if (chsm_streq_ci(builtins[i].guid, guid))
+            return role_json(&builtins[i], subscription);
+    return NULL;
+}
+
+size_t chsm_rbac_builtin_count(void)
+{
+    return NBUILTINS;
+}
+
+cJSON *chsm_rbac_builtin_role_at(size_t i, const char *subscription)
+{
+    return i < NBUILTINS ? role_json(&builtins[i], subscription) : NULL;
+}
