@@ -19,5 +19,9 @@ int chsm_msi_lookup(struct chsm_app *app, const char *resource_id, chsm_msi_info
  * token endpoint); fills info and, if not NULL, its resource id (idlen bytes). */
 int chsm_msi_find_by_client_id(struct chsm_app *app, const char *client_id, chsm_msi_info *info,
                                char *resource_id, size_t idlen);
+/* chsm_msi_find_by_principal_id is the same by principal (object) id, for
+ * role assignments that name an identity. */
+int chsm_msi_find_by_principal_id(struct chsm_app *app, const char *principal_id,
+                                  chsm_msi_info *info, char *resource_id, size_t idlen);
 
 #endif
