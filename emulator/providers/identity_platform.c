@@ -13,6 +13,7 @@
 #include "arm/errors.h"
 #include "arm/resource.h"
 #include "crypto/jwt.h"
+#include "providers/managed_identity.h"
 #include "util/buf.h"
 #include "util/status.h"
 #include "util/text.h"
@@ -153,6 +154,20 @@ static void token_v1(chsm_request *req, chsm_response *res)
     issue_client_credentials(req, res, 1);
 }
 
+/* known_identity fills info when the user-assigned identity named by client
+ * id, object (principal) id or resource id exists: its token then carries
+ * oid = principalId and appid = clientId, as role assignments expect. An
+ * unknown identity keeps the old stand-in (oid = the id asked for). */
+static int known_identity(chsm_app *app, const char *client_id, const char *object_id,
+                          const char *res_id, chsm_msi_info *info)
+{
+    if (client_id && chsm_msi_find_by_client_id(app, client_id, info, NULL, 0) == CHSM_OK)
+        return 1;
+    if (object_id && chsm_msi_find_by_principal_id(app, object_id, info, NULL, 0) == CHSM_OK)
+        return 1;
+    return res_id && chsm_msi_lookup(app, res_id, info) == CHSM_OK;
+}
+
 /* GET /metadata/identity/oauth2/token: the managed identity endpoint (IMDS). */
 static void imds_token(chsm_request *req, chsm_response *res)
 {
@@ -168,12 +183,19 @@ static void imds_token(chsm_request *req, chsm_response *res)
     }
     const char *client_id = chsm_request_query(req, "client_id");
     const char *object_id = chsm_request_query(req, "object_id");
+    const char *res_id = chsm_request_query(req, "msi_res_id");
+    if (!res_id)
+        res_id = chsm_request_query(req, "mi_res_id");
     const char *oid = object_id ? object_id : client_id ? client_id : CHSM_DEFAULT_OID;
     if (strlen(oid) > 63) {
         oauth_error(res, 400, "invalid_request", "The identity parameter is too long.");
         return;
     }
-    token_response(req, res, 1, CHSM_DEFAULT_TENANT, oid, client_id, resource);
+    chsm_msi_info msi;
+    if (known_identity(req->app, client_id, object_id, res_id, &msi))
+        token_response(req, res, 1, msi.tenant_id, msi.principal_id, msi.client_id, resource);
+    else
+        token_response(req, res, 1, CHSM_DEFAULT_TENANT, oid, client_id, resource);
 }
 
 static void jwks(chsm_request *req, chsm_response *res)
@@ -368,7 +390,12 @@ static void msi_token(chsm_request *req, chsm_response *res)
         oauth_error(res, 400, "invalid_request", "The client_id parameter is too long.");
     } else {
         const char *oid = client_id ? client_id : CHSM_DEFAULT_OID;
-        token_response(req, res, 1, CHSM_DEFAULT_TENANT, oid, client_id, resource);
+        chsm_msi_info msi;
+        if (known_identity(req->app, client_id, chsm_request_query(req, "principal_id"),
+                           chsm_request_query(req, "mi_res_id"), &msi))
+            token_response(req, res, 1, msi.tenant_id, msi.principal_id, msi.client_id, resource);
+        else
+            token_response(req, res, 1, CHSM_DEFAULT_TENANT, oid, client_id, resource);
     }
     free(resource);
     free(client_id);
