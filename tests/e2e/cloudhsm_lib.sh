@@ -24,6 +24,9 @@ must() {
     fi
 }
 
+# fails CMD...: succeeds when CMD fails (for checks that something is rejected).
+fails() { ! "$@"; }
+
 ok_status() { case "$STATUS" in 200 | 201 | 202) return 0 ;; *) return 1 ;; esac; }
 
 create_rg() {
