@@ -122,7 +122,17 @@ run_flow 2025-03-31 src-25 dst-25
 run_flow 2024-06-30-preview src-24 dst-24
 
 # The backup blob holds no key material in the clear and is a versioned format.
-blob=$(grep -rl --binary-files=text "CHSMBKUP" "$DATA" 2>/dev/null | head -n1 || true)
+blob=$(python3 - "$DATA" <<'PY'
+import os, sys
+for root, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        p = os.path.join(root, f)
+        with open(p, "rb") as fh:
+            if fh.read(8) == b"CHSMBKUP":
+                print(p)
+                sys.exit(0)
+PY
+)
 check "backup blob stored in the blob store" test -n "$blob"
 check "backup blob starts with the magic" eq "$(head -c 8 "$blob" 2>/dev/null)" CHSMBKUP
 check "no key ids or PEM in the clear" fails grep -q --binary-files=text -e signkeyid -e BEGIN "$blob"

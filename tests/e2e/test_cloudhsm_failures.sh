@@ -141,9 +141,19 @@ arm POST "$(cluster_path $RG dst-fresh)/restore?api-version=$HSM_V" \
 follow_location
 check "unknown backupId: Failed" eq "$JOB" Failed
 check "unknown backupId: code" eq "$JOB_ERROR" BackupNotFound
-blobfile=$(grep -rl --binary-files=text "$BID2" "$DATA" 2>/dev/null | while read -r f; do
-    if [ "$(head -c 8 "$f")" = CHSMBKUP ]; then echo "$f"; fi
-done | head -n1)
+# The blob store keeps each blob's bytes in a file under the data dir: find the backup's.
+blobfile=$(python3 - "$DATA" "$BID2" <<'PY'
+import os, sys
+for root, _, files in os.walk(sys.argv[1]):
+    for f in files:
+        p = os.path.join(root, f)
+        with open(p, "rb") as fh:
+            head = fh.read(4096)
+        if head.startswith(b"CHSMBKUP") and sys.argv[2].encode() in head:
+            print(p)
+            sys.exit(0)
+PY
+)
 check "found the second backup's file" test -n "$blobfile"
 if [ -n "$blobfile" ]; then
     python3 - "$blobfile" <<'PY'
