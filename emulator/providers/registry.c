@@ -8,9 +8,14 @@ extern const chsm_provider chsm_provider_qa;
 extern const chsm_provider chsm_provider_identity_platform;
 extern const chsm_provider chsm_provider_resources;
 extern const chsm_provider chsm_provider_managed_identity;
+extern const chsm_provider chsm_provider_authorization;
 
 const chsm_provider *const chsm_providers[] = {
-    &chsm_provider_control,           &chsm_provider_qa,
-    &chsm_provider_identity_platform, &chsm_provider_resources,
-    &chsm_provider_managed_identity,  NULL,
+    &chsm_provider_control,
+    &chsm_provider_qa,
+    &chsm_provider_identity_platform,
+    &chsm_provider_resources,
+    &chsm_provider_managed_identity,
+    &chsm_provider_authorization,
+    NULL,
 };
