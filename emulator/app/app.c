@@ -104,6 +104,7 @@ int chsm_app_open(const chsm_config *cfg, chsm_app **out, char *err, size_t errl
     if (rc == CHSM_OK) {
         char dbpath[1200];
         snprintf(dbpath, sizeof dbpath, "%s/state.db", app->data_dir);
+        chsm_store_set_fsync(cfg->fsync);
         rc = chsm_store_open(cfg->in_memory ? NULL : dbpath, &app->store, err, errlen);
     }
     if (rc == CHSM_OK)

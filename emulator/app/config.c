@@ -36,6 +36,8 @@ static const char usage[] =
     "  --fixture FILE           load a starting state (repeatable; see fixtures/)\n"
     "  --seed N                 make every generated id deterministic\n"
     "  --no-control             turn off the /_emulator/ QA control surface\n"
+    "  --fsync                  fsync every commit (survive power loss; default survives\n"
+    "                           any process crash, kill -9 included)\n"
     "  --help                   show this text\n"
     "  --version                print the version\n";
 
@@ -164,6 +166,8 @@ int chsm_config_parse(chsm_config *cfg, int argc, char **argv, char *out, size_t
             cfg->loose_api_version = 1, takes = 0;
         } else if (strcmp(a, "--no-control") == 0) {
             cfg->no_control = 1, takes = 0;
+        } else if (strcmp(a, "--fsync") == 0) {
+            cfg->fsync = 1, takes = 0;
         } else if (!v) {
             snprintf(out, outlen, "unknown option or missing value: %s\n", a);
             return CHSM_EINVAL;

@@ -37,7 +37,8 @@ typedef struct chsm_config {
     char faults_file[1024]; /* fault rules loaded at start */
     int seeded;             /* --seed given: deterministic ids */
     uint64_t seed;
-    int no_control;                         /* turn /_emulator/ QA controls off */
+    int no_control; /* turn /_emulator/ QA controls off */
+    int fsync;      /* fsync every commit: survive power loss, not only process crashes */
     char fixtures[CHSM_MAX_FIXTURES][1024]; /* loaded at start, in order */
     int nfixtures;
 } chsm_config;

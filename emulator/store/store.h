@@ -12,6 +12,10 @@
 
 typedef struct chsm_store chsm_store;
 
+/* chsm_store_set_fsync chooses, for stores opened afterwards, whether each
+ * commit is fsynced (survives power loss) or only written (survives any
+ * process crash, the default). */
+void chsm_store_set_fsync(int fsync_each_commit);
 /* chsm_store_open opens (creating and migrating) the database at path, or a
  * private in-memory database when path is NULL. */
 int chsm_store_open(const char *path, chsm_store **out, char *err, size_t errlen);
