@@ -218,4 +218,73 @@ arm GET "$(header Location)"
 arm GET "/subscriptions/$SUB/$AUTHZ/roleAssignments?$AV"
 check "only the subscription assignment is left" eq "$(count)" 1
 
+# --- Microsoft.Network ---
+NRG=$RGS/rg-net
+arm PUT "$NRG?$RV" '{"location":"westeurope"}'
+VNET=$NRG/providers/Microsoft.Network/virtualNetworks/vnet-dr
+arm PUT "$VNET?$NV" '{"location":"westeurope","properties":{"addressSpace":{"addressPrefixes":["10.1.0.0/16"]},"subnets":[{"name":"default","properties":{"addressPrefix":"10.1.0.0/24"}}]}}'
+check "create vnet is 201" eq "$STATUS" 201
+check "vnet provisioned" eq "$(jq_ "$BODY_OUT" properties.provisioningState)" Succeeded
+check "vnet etag" contains "$(jq_ "$BODY_OUT" etag)" 'W/"'
+check "vnet address space kept" eq "$(jq_ "$BODY_OUT" properties.addressSpace.addressPrefixes.0)" 10.1.0.0/16
+check "inline subnet id" eq "$(jq_ "$BODY_OUT" properties.subnets.0.id)" "$VNET/subnets/default"
+check "inline subnet provisioned" eq "$(jq_ "$BODY_OUT" properties.subnets.0.properties.provisioningState)" Succeeded
+GUID1=$(jq_ "$BODY_OUT" properties.resourceGuid)
+arm PUT "$VNET/subnets/pe-subnet?$NV" '{"properties":{"addressPrefix":"10.1.2.0/24"}}'
+check "create child subnet is 201" eq "$STATUS" 201
+check "child subnet type" eq "$(jq_ "$BODY_OUT" type)" Microsoft.Network/virtualNetworks/subnets
+arm GET "$VNET/subnets?$NV"
+check "list subnets" eq "$(jq_ "$BODY_OUT" value.1.name)" pe-subnet
+arm GET "$VNET?$NV"
+check "vnet shows the child subnet" eq "$(jq_ "$BODY_OUT" properties.subnets.1.name)" pe-subnet
+check "resourceGuid stays" eq "$(jq_ "$BODY_OUT" properties.resourceGuid)" "$GUID1"
+arm GET "$VNET/subnets/nope?$NV"
+check "missing subnet is 404" eq "$STATUS" 404
+arm PUT "$NRG/providers/Microsoft.Network/virtualNetworks/-bad?$NV" '{"location":"westeurope"}'
+check "bad vnet name" eq "$(jq_ "$BODY_OUT" error.code)" InvalidResourceName
+arm PUT "$RGS/nope/providers/Microsoft.Network/virtualNetworks/v1?$NV" '{"location":"westeurope"}'
+check "vnet in missing rg" eq "$(jq_ "$BODY_OUT" error.code)" ResourceGroupNotFound
+
+PE=$NRG/providers/Microsoft.Network/privateEndpoints/pe-blob
+ACCT_ID=/subscriptions/$SUB/resourceGroups/rg-net/providers/Microsoft.Storage/storageAccounts/drbackups
+arm PUT "$PE?$NV" "{\"location\":\"westeurope\",\"properties\":{\"subnet\":{\"id\":\"$VNET/subnets/pe-subnet\"},\"privateLinkServiceConnections\":[{\"name\":\"blob\",\"properties\":{\"privateLinkServiceId\":\"$ACCT_ID\",\"groupIds\":[\"blob\"]}}]}}"
+check "create private endpoint is 201" eq "$STATUS" 201
+check "pe provisioned" eq "$(jq_ "$BODY_OUT" properties.provisioningState)" Succeeded
+check "pe fqdn" eq "$(jq_ "$BODY_OUT" properties.customDnsConfigs.0.fqdn)" drbackups.blob.core.windows.net
+check "pe ip from the subnet" eq "$(jq_ "$BODY_OUT" properties.customDnsConfigs.0.ipAddresses.0)" 10.1.2.4
+check "pe nic" contains "$(jq_ "$BODY_OUT" properties.networkInterfaces.0.id)" "/providers/Microsoft.Network/networkInterfaces/pe-blob.nic."
+check "pe connection approved" eq "$(jq_ "$BODY_OUT" properties.privateLinkServiceConnections.0.properties.privateLinkServiceConnectionState.status)" Approved
+NIC=$(jq_ "$BODY_OUT" properties.networkInterfaces.0.id)
+arm PUT "$PE?$NV" "{\"location\":\"westeurope\",\"tags\":{\"t\":\"1\"},\"properties\":{\"subnet\":{\"id\":\"$VNET/subnets/pe-subnet\"},\"privateLinkServiceConnections\":[{\"name\":\"blob\",\"properties\":{\"privateLinkServiceId\":\"$ACCT_ID\",\"groupIds\":[\"blob\"]}}]}}"
+check "update pe is 200" eq "$STATUS" 200
+check "nic kept on update" eq "$(jq_ "$BODY_OUT" properties.networkInterfaces.0.id)" "$NIC"
+arm PUT "$NRG/providers/Microsoft.Network/privateEndpoints/pe-two?$NV" "{\"location\":\"westeurope\",\"properties\":{\"subnet\":{\"id\":\"$VNET/subnets/pe-subnet\"},\"manualPrivateLinkServiceConnections\":[{\"name\":\"m\",\"properties\":{\"privateLinkServiceId\":\"$ACCT_ID\",\"groupIds\":[\"blob\"]}}]}}"
+check "second pe gets the next ip" eq "$(jq_ "$BODY_OUT" properties.customDnsConfigs.0.ipAddresses.0)" 10.1.2.5
+check "manual connection pending" eq "$(jq_ "$BODY_OUT" properties.manualPrivateLinkServiceConnections.0.properties.privateLinkServiceConnectionState.status)" Pending
+arm PUT "$NRG/providers/Microsoft.Network/privateEndpoints/pe-bad?$NV" "{\"location\":\"westeurope\",\"properties\":{\"subnet\":{\"id\":\"$VNET/subnets/nope\"},\"privateLinkServiceConnections\":[{\"name\":\"b\",\"properties\":{\"privateLinkServiceId\":\"$ACCT_ID\",\"groupIds\":[\"blob\"]}}]}}"
+check "pe on a missing subnet" eq "$(jq_ "$BODY_OUT" error.code)" InvalidResourceReference
+arm GET "$VNET/subnets/pe-subnet?$NV"
+check "subnet lists its private endpoints" eq "$(jq_ "$BODY_OUT" properties.privateEndpoints.0.id)" "$PE"
+arm DELETE "$VNET/subnets/pe-subnet?$NV"
+check "subnet in use cannot go" eq "$(jq_ "$BODY_OUT" error.code)" InUseSubnetCannotBeDeleted
+arm PUT "$VNET?$NV" '{"location":"westeurope","properties":{"addressSpace":{"addressPrefixes":["10.1.0.0/16"]},"subnets":[{"name":"default","properties":{"addressPrefix":"10.1.0.0/24"}}]}}'
+check "a PUT dropping a used subnet is refused" eq "$(jq_ "$BODY_OUT" error.code)" InUseSubnetCannotBeDeleted
+arm GET "$NRG/providers/Microsoft.Network/privateEndpoints?$NV"
+check "list pes by rg" eq "$(count)" 2
+arm GET "/subscriptions/$SUB/providers/Microsoft.Network/virtualNetworks?$NV"
+check "list vnets by subscription" eq "$(count)" 1
+arm DELETE "$PE?$NV"
+check "delete pe" eq "$STATUS" 200
+arm DELETE "$NRG/providers/Microsoft.Network/privateEndpoints/pe-two?$NV"
+arm DELETE "$PE?$NV"
+check "delete pe again is 204" eq "$STATUS" 204
+arm GET "$VNET/subnets/pe-subnet?$NV"
+check "subnet unlinked" eq "$(jq_ "$BODY_OUT" properties.privateEndpoints)" ""
+arm DELETE "$VNET/subnets/pe-subnet?$NV"
+check "delete subnet" eq "$STATUS" 200
+arm DELETE "$VNET?$NV"
+check "delete vnet" eq "$STATUS" 200
+arm GET "$VNET?$NV"
+check "vnet gone" eq "$(jq_ "$BODY_OUT" error.code)" ResourceNotFound
+
 finish
