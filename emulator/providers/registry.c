@@ -9,6 +9,7 @@ extern const chsm_provider chsm_provider_identity_platform;
 extern const chsm_provider chsm_provider_resources;
 extern const chsm_provider chsm_provider_managed_identity;
 extern const chsm_provider chsm_provider_authorization;
+extern const chsm_provider chsm_provider_network;
 
 const chsm_provider *const chsm_providers[] = {
     &chsm_provider_control,
@@ -17,5 +18,6 @@ const chsm_provider *const chsm_providers[] = {
     &chsm_provider_resources,
     &chsm_provider_managed_identity,
     &chsm_provider_authorization,
+    &chsm_provider_network,
     NULL,
 };
