@@ -47,9 +47,11 @@ static const store_schema_ core_schema = {"core", core_steps,
                                           (int)(sizeof core_steps / sizeof core_steps[0])};
 
 extern const store_schema_ chsm_hsm_schema_; /* hsm/repo.c */
+extern const store_schema_ chsm_blob_schema_; /* blob/repo.c */
 
 const store_schema_ *const store_schemas_[] = {
     &core_schema,
     &chsm_hsm_schema_,
+    &chsm_blob_schema_,
     NULL,
 };
