@@ -156,12 +156,42 @@ int main(int argc, char **argv)
     snprintf(app->arm_url, sizeof app->arm_url, "%s://%s:%d", cfg.tls ? "https" : "http",
              shown_host, app->arm_port);
 
+    /* The Blob listener: same TLS pair, bodies over 1 MiB spill to a file. */
+    chsm_listener_config bc = lc;
+    bc.kind = CHSM_LISTENER_BLOB;
+    bc.host = cfg.blob_host;
+    bc.port = cfg.blob_port;
+    bc.body_limit = cfg.blob_body_limit;
+    bc.spill_threshold = 1024 * 1024;
+    chsm_listener *blob = NULL, *blob6 = NULL;
+    if (chsm_listener_start(&bc, &blob, err, sizeof err) != CHSM_OK) {
+        chsm_log(CHSM_LOG_ERROR, "cannot start the Blob listener: %s", err);
+        chsm_listener_stop(arm);
+        chsm_listener_stop(arm6);
+        chsm_listener_stop(blob);
+        chsm_listener_stop(blob6);
+        free(cert);
+        free(key);
+        chsm_app_close(app);
+        return 1;
+    }
+    app->blob_port = chsm_listener_port(blob);
+    blob6 = start_ipv6_twin(&bc, app->blob_port);
+    const char *blob_host = strchr(cfg.blob_host, ':') ? "[::1]" : "127.0.0.1";
+    if (strcmp(cfg.blob_host, "0.0.0.0") != 0 && !strchr(cfg.blob_host, ':') &&
+        strcmp(cfg.blob_host, "localhost") != 0)
+        blob_host = cfg.blob_host;
+    snprintf(app->blob_url, sizeof app->blob_url, "%s://%s:%d", cfg.tls ? "https" : "http",
+             blob_host, app->blob_port);
+
     /* Fixtures go in before the ready file: ready means the state is there. */
     for (int i = 0; i < cfg.nfixtures; i++) {
         if (chsm_fixture_load(app, cfg.fixtures[i], err, sizeof err) != CHSM_OK) {
             chsm_log(CHSM_LOG_ERROR, "cannot load fixture %s", err);
             chsm_listener_stop(arm);
             chsm_listener_stop(arm6);
+            chsm_listener_stop(blob);
+            chsm_listener_stop(blob6);
             free(cert);
             free(key);
             chsm_app_close(app);
@@ -174,13 +204,15 @@ int main(int argc, char **argv)
                  app->data_dir);
         chsm_listener_stop(arm);
         chsm_listener_stop(arm6);
+        chsm_listener_stop(blob);
+        chsm_listener_stop(blob6);
         free(cert);
         free(key);
         chsm_app_close(app);
         return 1;
     }
-    chsm_log(CHSM_LOG_INFO, "chsm-emulator %s ready: ARM %s, data %s%s", CHSM_VERSION, app->arm_url,
-             app->data_dir, cfg.in_memory ? " (in memory)" : "");
+    chsm_log(CHSM_LOG_INFO, "chsm-emulator %s ready: ARM %s, Blob %s, data %s%s", CHSM_VERSION,
+             app->arm_url, app->blob_url, app->data_dir, cfg.in_memory ? " (in memory)" : "");
     if (app->ca_cert_path[0])
         chsm_log(CHSM_LOG_INFO, "trust this CA certificate: %s", app->ca_cert_path);
 
@@ -195,8 +227,12 @@ int main(int argc, char **argv)
     chsm_log(CHSM_LOG_INFO, "stopping: finishing in-flight requests");
     chsm_listener_quiesce(arm);
     chsm_listener_quiesce(arm6);
+    chsm_listener_quiesce(blob);
+    chsm_listener_quiesce(blob6);
     chsm_listener_stop(arm);
     chsm_listener_stop(arm6);
+    chsm_listener_stop(blob);
+    chsm_listener_stop(blob6);
     char ready[1200];
     snprintf(ready, sizeof ready, "%s/emulator.json", app->data_dir);
     unlink(ready);

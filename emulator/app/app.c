@@ -4,6 +4,7 @@
 #include "app/files.h"
 #include "arm/lro.h"
 #include "arm/pipeline.h"
+#include "blob/blob.h"
 #include "control/faults.h"
 #include "control/journal.h"
 #include "crypto/digest.h"
@@ -123,6 +124,8 @@ int chsm_app_open(const chsm_config *cfg, chsm_app **out, char *err, size_t errl
         if (rc != CHSM_OK)
             snprintf(err, errlen, "provider %s failed to start: %s", p->name, chsm_status_str(rc));
     }
+    if (rc == CHSM_OK)
+        rc = chsm_blob_open(app, err, errlen);
     if (rc != CHSM_OK) {
         chsm_app_close(app);
         return rc;
@@ -136,6 +139,7 @@ void chsm_app_close(chsm_app *app)
     if (!app)
         return;
     chsm_lro_free(app->lro);
+    chsm_blob_close(app);
     chsm_router_free(app->arm_router);
     chsm_crypto_jwt_key_free(app->jwt_key);
     chsm_store_close(app->store);
@@ -149,7 +153,10 @@ void chsm_app_close(chsm_app *app)
 void chsm_app_dispatch(chsm_app *app, chsm_request *req, chsm_response *res)
 {
     req->app = app;
-    chsm_arm_dispatch(app, req, res);
+    if (req->listener == CHSM_LISTENER_BLOB)
+        chsm_blob_dispatch(app, req, res);
+    else
+        chsm_arm_dispatch(app, req, res);
 }
 
 int chsm_app_add_state_hooks(chsm_app *app, const chsm_state_hooks *hooks)
