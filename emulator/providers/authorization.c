@@ -384,9 +384,10 @@ static void put_assignment(chsm_request *req, chsm_response *res)
     }
     began = 1;
     scope_info checked;
-    if (parse_scope(req, res, 1, &checked))
-        goto out;
+    int missing = parse_scope(req, res, 1, &checked);
     scope_clear(&checked);
+    if (missing)
+        goto out;
     cJSON *role = NULL;
     rc = chsm_rbac_find_role(req->app, guid, si.sub[0] ? si.sub : NULL, &role);
     cJSON_Delete(role);
