@@ -68,7 +68,9 @@ int chsm_auth_principal_from_token(struct chsm_app *app, const char *token, int 
             return rc;
         }
         const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
-        if (!cJSON_IsNumber(exp) || (int64_t)exp->valuedouble * 1000 < chsm_now_ms()) {
+        /* Compared as doubles: exp may be any JSON number (1e300, negative), and
+         * converting an out-of-range double to an integer is undefined. */
+        if (!cJSON_IsNumber(exp) || !(exp->valuedouble * 1000.0 >= (double)chsm_now_ms())) {
             cJSON_Delete(claims);
             snprintf(err, errlen,
                      "The access token expiry UTC time is earlier than current "

@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include "app/app.h"
+#include "arm/auth.h"
+#include "crypto/jwt.h"
 #include "util/json.h"
 #include "util/status.h"
 #include "util/text.h"
@@ -83,10 +85,44 @@ static void test_role_assignment_missing_group(void **state)
     chsm_app_close(app);
 }
 
+/* strict_with_exp signs {"aud":ARM,"exp":<exp_json>} with the app's key and
+ * reads it in the strict mode. */
+static int strict_with_exp(chsm_app *app, const char *exp_json)
+{
+    char text[256];
+    snprintf(text, sizeof text, "{\"aud\":\"https://management.azure.com/\",\"exp\":%s}", exp_json);
+    cJSON *claims = cJSON_Parse(text);
+    assert_non_null(claims);
+    char *token = chsm_crypto_jwt_sign(app->jwt_key, claims);
+    cJSON_Delete(claims);
+    assert_non_null(token);
+    chsm_principal p;
+    char err[256];
+    int rc = chsm_auth_principal_from_token(app, token, 1, &p, err, sizeof err);
+    free(token);
+    return rc;
+}
+
+/* fuzz_jwt: a signed token whose exp is beyond int64 range (1e300, or 1e18
+ * seconds, which overflows as milliseconds) was converted to an integer:
+ * undefined behaviour, and on x86 the far future read as expired. */
+static void test_strict_token_huge_exp(void **state)
+{
+    (void)state;
+    chsm_app *app = open_app();
+    assert_int_equal(strict_with_exp(app, "1e300"), CHSM_OK);
+    assert_int_equal(strict_with_exp(app, "1e18"), CHSM_OK);
+    assert_int_equal(strict_with_exp(app, "4102444800"), CHSM_OK);
+    assert_int_equal(strict_with_exp(app, "-1e300"), CHSM_EDENIED);
+    assert_int_equal(strict_with_exp(app, "1"), CHSM_EDENIED);
+    chsm_app_close(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_role_assignment_missing_group),
+        cmocka_unit_test(test_strict_token_huge_exp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
