@@ -887,7 +887,7 @@ static int cmd_list_users(ctl_shell *s, int argc, char **argv)
     int rc = chsmc_hsm_list_users(s->hsm, &users, &e);
     if (rc == CHSMC_OK) {
         printf("\nNumber Of Users found %d\n\n", cJSON_GetArraySize(users));
-        printf("    %-10s%-14s%-34s%-14s%s\n", "Index", "User ID", "User Type", "User Name",
+        printf("    %-8s%-10s%-12s%-34s%s\n", "Index", "User ID", "User Type", "User Name",
                "MofnPubKey");
         const cJSON *u;
         int i = 1;
@@ -896,7 +896,7 @@ static int cmd_list_users(ctl_shell *s, int argc, char **argv)
             const cJSON *id = cJSON_GetObjectItem(u, "userId");
             const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(u, "userType"));
             const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(u, "username"));
-            printf("    %-10d%-14d%-34s%-14s%s\n", i++, cJSON_IsNumber(id) ? id->valueint : 0,
+            printf("    %-8d%-10d%-12s%-34s%s\n", i++, cJSON_IsNumber(id) ? id->valueint : 0,
                    type ? type : "?", name ? name : "?", "NO");
         }
     }

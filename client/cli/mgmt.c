@@ -199,7 +199,7 @@ static int cmd_create_user(ctl_shell *s, int argc, char **argv)
         return usage_line("createUser <CO|CU> <user name> <password>");
     if (!ctl_shell_confirm(s)) {
         printf("createUser aborted\n");
-        return CHSMC_EFAIL;
+        return CHSMC_OK; /* declining is not a failure */
     }
     printf("Creating User %s(%s) on %d nodes\n", argv[2], argv[1], ctl_shell_connected_count(s));
     chsmc_error e;
@@ -217,7 +217,7 @@ static int cmd_change_password(ctl_shell *s, int argc, char **argv)
         return usage_line("changePswd <CO|CU|PRECO> <user name> <new password>");
     if (!ctl_shell_confirm(s)) {
         printf("changePswd aborted\n");
-        return CHSMC_EFAIL;
+        return CHSMC_OK; /* declining is not a failure */
     }
     printf("Changing password for %s(%s) on %d nodes\n", argv[2], argv[1],
            ctl_shell_connected_count(s));
@@ -252,7 +252,7 @@ static int cmd_delete_user(ctl_shell *s, int argc, char **argv)
         return usage_line("deleteUser <CO|CU> <user name>");
     if (!ctl_shell_confirm(s)) {
         printf("deleteUser aborted\n");
-        return CHSMC_EFAIL;
+        return CHSMC_OK; /* declining is not a failure */
     }
     printf("Deleting user %s(%s) on %d nodes\n", argv[2], argv[1], ctl_shell_connected_count(s));
     chsmc_error e;
