@@ -10,6 +10,7 @@ extern const chsm_provider chsm_provider_resources;
 extern const chsm_provider chsm_provider_managed_identity;
 extern const chsm_provider chsm_provider_authorization;
 extern const chsm_provider chsm_provider_network;
+extern const chsm_provider chsm_provider_storage;
 
 const chsm_provider *const chsm_providers[] = {
     &chsm_provider_control,
@@ -19,5 +20,6 @@ const chsm_provider *const chsm_providers[] = {
     &chsm_provider_managed_identity,
     &chsm_provider_authorization,
     &chsm_provider_network,
+    &chsm_provider_storage,
     NULL,
 };
