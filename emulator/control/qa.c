@@ -303,6 +303,26 @@ static int parse_rfc3339(const char *s, int64_t *ms)
     return CHSM_OK;
 }
 
+/* The last instant the clock may show (9999-12-31T23:59:59.999Z): what RFC 3339 can write. */
+#define CLOCK_MAX_MS 253402300799999.0
+
+/* clock_target_ok tells whether the request moves the clock within 1970..9999,
+ * computed in doubles the way set_clock applies it: so the conversions to
+ * milliseconds below cannot overflow, whatever number the body holds. */
+static int clock_target_ok(const int64_t *at, const cJSON *offset, const cJSON *advance)
+{
+    int64_t off;
+    int frozen;
+    chsm_clock_state(&off, &frozen);
+    double now = (double)chsm_now_ms();
+    double t = at ? (double)*at : now;
+    if (offset)
+        t = now - (double)off + offset->valuedouble * 1000.0;
+    if (advance)
+        t += advance->valuedouble * 1000.0;
+    return t >= 0 && t <= CLOCK_MAX_MS;
+}
+
 static void set_clock(chsm_request *req, chsm_response *res)
 {
     if (!control_allowed(req, res))
@@ -323,6 +343,9 @@ static void set_clock(chsm_request *req, chsm_response *res)
         chsm_arm_error(res, 400, "InvalidParameter",
                        "Give one of offsetSeconds (number), advanceSeconds (number), now (RFC "
                        "3339) and optionally frozen (boolean).");
+    } else if (!clock_target_ok(now ? &at : NULL, offset, advance)) {
+        chsm_arm_error(res, 400, "InvalidParameter",
+                       "The clock can only be moved to a time between 1970 and the end of 9999.");
     } else {
         if (now)
             chsm_clock_freeze(at);

@@ -118,11 +118,36 @@ static void test_strict_token_huge_exp(void **state)
     chsm_app_close(app);
 }
 
+/* fuzz_request: POST /_emulator/clock with offsetSeconds 1e300 converted an
+ * out-of-range double to int64 (undefined); such moves are now 400. */
+static void test_clock_out_of_range(void **state)
+{
+    (void)state;
+    chsm_app *app = open_app();
+    static const char *const bad[] = {
+        "{\"offsetSeconds\":1e300}",  "{\"offsetSeconds\":-1e300}",
+        "{\"advanceSeconds\":1e300}", "{\"advanceSeconds\":-1e12}",
+        "{\"advanceSeconds\":9e15}",  "{\"now\":\"2030-01-01T00:00:00Z\",\"advanceSeconds\":1e20}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *b = NULL;
+        assert_int_equal(call(app, "POST", "/_emulator/clock", NULL, bad[i], &b), 400);
+        assert_string_equal(error_code(b), "InvalidParameter");
+        cJSON_Delete(b);
+    }
+    assert_int_equal(call(app, "POST", "/_emulator/clock", NULL, "{\"advanceSeconds\":60}", NULL),
+                     200);
+    assert_int_equal(call(app, "POST", "/_emulator/clock", NULL, "{\"offsetSeconds\":0}", NULL),
+                     200);
+    chsm_app_close(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_role_assignment_missing_group),
         cmocka_unit_test(test_strict_token_huge_exp),
+        cmocka_unit_test(test_clock_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
