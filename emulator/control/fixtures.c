@@ -345,8 +345,13 @@ static int run_step(run *r, const cJSON *step, int index)
         cJSON_Delete(login);
     }
     step_result sr = {0};
-    if (rc == CHSM_OK)
+    if (rc == CHSM_OK) {
         rc = send_(r, method, full, body, auth, &sr);
+        if (rc != CHSM_OK)
+            snprintf(r->err, r->errlen, "%s: %s '%.300s'", where,
+                     rc == CHSM_EINVAL ? "the path is not a valid request path" : "cannot send",
+                     full);
+    }
     if (rc == CHSM_OK && !expected(cJSON_GetObjectItem(step, "expect"), sr.status))
         rc = fail_step(r, where, &sr);
     const cJSON *save = cJSON_GetObjectItem(step, "save");
@@ -371,6 +376,8 @@ static int run_step(run *r, const cJSON *step, int index)
 
 int chsm_fixture_apply(struct chsm_app *app, const cJSON *fixture, char *err, size_t errlen)
 {
+    if (errlen)
+        err[0] = '\0';
     const char *format = chsm_json_str(fixture, "format");
     const cJSON *version = cJSON_GetObjectItem(fixture, "version");
     const cJSON *steps = cJSON_GetObjectItem(fixture, "steps");
@@ -421,6 +428,9 @@ int chsm_fixture_apply(struct chsm_app *app, const cJSON *fixture, char *err, si
         }
     }
     vars_free(&r.v);
+    /* Every failure names its cause (callers answer err to clients). */
+    if (rc != CHSM_OK && errlen && !err[0])
+        snprintf(err, errlen, "the fixture could not be applied: %s", chsm_status_str(rc));
     return rc;
 }
 

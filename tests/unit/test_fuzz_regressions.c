@@ -10,7 +10,9 @@
 
 #include "app/app.h"
 #include "arm/auth.h"
+#include "control/fixtures.h"
 #include "crypto/jwt.h"
+#include "util/buf.h"
 #include "util/json.h"
 #include "util/status.h"
 #include "util/text.h"
@@ -142,12 +144,49 @@ static void test_clock_out_of_range(void **state)
     chsm_app_close(app);
 }
 
+/* fuzz_fixture: a step whose path has a bad escape ("/_emulator%snapshots"),
+ * or a fixture with more variables than allowed, failed without a reason, so
+ * POST /_emulator/fixtures answered an uninitialized message. */
+static void test_fixture_failures_have_reasons(void **state)
+{
+    (void)state;
+    chsm_app *app = open_app();
+    cJSON *b = NULL;
+    int status = call(app, "POST", "/_emulator/fixtures", NULL,
+                      "{\"format\":\"chsm-fixture\",\"version\":1,\"steps\":[{\"method\":"
+                      "\"POST\",\"path\":\"/_emulator%snapshots/s1\"}]}",
+                      &b);
+    assert_int_equal(status, 400);
+    assert_string_equal(error_code(b), "InvalidFixture");
+    const char *msg = chsm_json_str(cJSON_GetObjectItem(b, "error"), "message");
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "steps[0]"));
+    assert_non_null(strstr(msg, "not a valid request path"));
+    cJSON_Delete(b);
+
+    chsm_buf fx = {0};
+    chsm_buf_puts(&fx, "{\"format\":\"chsm-fixture\",\"version\":1,\"variables\":{");
+    for (int i = 0; i < 100; i++)
+        chsm_buf_printf(&fx, "%s\"v%d\":\"x\"", i ? "," : "", i);
+    chsm_buf_puts(&fx, "},\"steps\":[]}");
+    char *text = chsm_buf_steal(&fx);
+    char err[1024];
+    memset(err, 'Z', sizeof err);
+    assert_int_not_equal(chsm_fixture_apply_text(app, text, strlen(text), err, sizeof err),
+                         CHSM_OK);
+    assert_non_null(memchr(err, '\0', sizeof err));
+    assert_true(err[0] != '\0' && err[0] != 'Z');
+    free(text);
+    chsm_app_close(app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_role_assignment_missing_group),
         cmocka_unit_test(test_strict_token_huge_exp),
         cmocka_unit_test(test_clock_out_of_range),
+        cmocka_unit_test(test_fixture_failures_have_reasons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
