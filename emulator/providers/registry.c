@@ -11,6 +11,8 @@ extern const chsm_provider chsm_provider_managed_identity;
 extern const chsm_provider chsm_provider_authorization;
 extern const chsm_provider chsm_provider_network;
 extern const chsm_provider chsm_provider_storage;
+extern const chsm_provider chsm_provider_cloudhsm;
+extern const chsm_provider chsm_provider_hsm_data_plane;
 
 const chsm_provider *const chsm_providers[] = {
     &chsm_provider_control,
@@ -21,5 +23,7 @@ const chsm_provider *const chsm_providers[] = {
     &chsm_provider_authorization,
     &chsm_provider_network,
     &chsm_provider_storage,
+    &chsm_provider_cloudhsm,
+    &chsm_provider_hsm_data_plane,
     NULL,
 };
