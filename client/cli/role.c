@@ -6,9 +6,25 @@
 
 static const ctl_column cols[] = {{"NAME", "name"},
                                   {"PRINCIPAL", "properties.principalId"},
-                                  {"ROLE", "properties.roleDefinitionId"},
+                                  {"ROLE", "roleName"},
                                   {"SCOPE", "properties.scope"},
                                   {NULL, NULL}};
+
+/* print shows assignments; the table names built-in roles instead of their ids. */
+static void print(const ctl *c, cJSON *j)
+{
+    if (c->output == CTL_OUT_TABLE) {
+        int n = cJSON_IsArray(j) ? cJSON_GetArraySize(j) : 1;
+        for (int i = 0; i < n; i++) {
+            cJSON *item = cJSON_IsArray(j) ? cJSON_GetArrayItem(j, i) : j;
+            const char *id = cJSON_GetStringValue(ctl_jget(item, "properties.roleDefinitionId"));
+            const char *name = chsmc_role_name(id);
+            if (cJSON_IsObject(item) && !cJSON_GetObjectItem(item, "roleName"))
+                cJSON_AddStringToObject(item, "roleName", name ? name : (id ? id : ""));
+        }
+    }
+    ctl_print(c, j, cols);
+}
 
 /* scope_of resolves --scope / --storage-account / -g / the subscription into out. */
 static int scope_of(ctl *c, const chsmc_opts *o, char *out, size_t n, chsmc_error *e)
@@ -122,7 +138,7 @@ static int cmd_assign(ctl *c, int argc, char **argv)
     cJSON_Delete(body);
     if (rc != CHSMC_OK)
         return ctl_error("role assign", rc, &e);
-    ctl_print(c, res, cols);
+    print(c, res);
     cJSON_Delete(res);
     return CHSMC_OK;
 }
@@ -170,7 +186,7 @@ static int cmd_list(ctl *c, int argc, char **argv)
                 cJSON_DeleteItemFromArray(items, i);
         }
     }
-    ctl_print(c, items, cols);
+    print(c, items);
     cJSON_Delete(items);
     return CHSMC_OK;
 }
@@ -205,7 +221,7 @@ static int cmd_delete(ctl *c, int argc, char **argv)
         rc = ctl_arm(c, "DELETE", path, CHSMC_API_AUTHORIZATION, NULL, 0, "", &res, &e);
     if (rc != CHSMC_OK)
         return ctl_error("role delete", rc, &e);
-    ctl_print(c, res, cols);
+    print(c, res);
     cJSON_Delete(res);
     return CHSMC_OK;
 }

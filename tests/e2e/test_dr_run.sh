@@ -71,6 +71,10 @@ for case_code in sas-token:SasTokenNotSupported missing-role:AuthorizationPermis
     skip_if_missing_route
     check "dr run --expect-failure $c" eq "$RC" 0
     check "dr run --expect-failure $c observed" contains "$OUT" "expected failure '$c' observed"
+    if [ "$c" = restore-to-activated ]; then
+        check "the activated destination is left nonfunctional" contains "$OUT" \
+            "activationState is now Failed"
+    fi
 done
 ctl dr run --expect-failure sas-token --expect-code SomethingElse
 check "a different error code than expected fails" eq "$RC" 1
