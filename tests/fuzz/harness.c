@@ -1,0 +1,177 @@
+/* harness.c - the shared part of the libFuzzer harnesses (see harness.h). */
+#include "harness.h"
+
+#include "app/files.h"
+#include "app/log.h"
+#include "control/faults.h"
+#include "store/admin.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/ids.h"
+#include "util/status.h"
+#include "util/text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The most headers one fuzzed request carries (the server's own limit is
+ * on bytes; this only keeps inputs cheap). */
+#define FUZZ_MAX_HEADERS 64
+
+chsm_app *fuzz_app_open(void)
+{
+    chsm_config cfg;
+    chsm_config_defaults(&cfg);
+    cfg.in_memory = 1;
+    cfg.seeded = 1;
+    cfg.seed = 1;
+    cfg.log_level = CHSM_LOG_ERROR;
+    cfg.nfixtures = 0;
+    cfg.faults_file[0] = '\0';
+    chsm_log_set_level(CHSM_LOG_ERROR);
+    chsm_app *app = NULL;
+    char err[512] = "";
+    if (chsm_app_open(&cfg, &app, err, sizeof err) != CHSM_OK) {
+        fprintf(stderr, "fuzz: cannot open the emulator: %s\n", err);
+        abort();
+    }
+    return app;
+}
+
+int fuzz_send(chsm_app *app, const char *method, const char *url, const char *const *headers,
+              const void *body, size_t body_len, cJSON **json)
+{
+    if (json)
+        *json = NULL;
+    chsm_request req;
+    chsm_response res;
+    chsm_request_init(&req, app, method);
+    chsm_response_init(&res);
+    req.listener = CHSM_LISTENER_ARM;
+    snprintf(req.base_url, sizeof req.base_url, "https://127.0.0.1:8443");
+    chsm_uuid(req.request_id);
+    int status = 0;
+    const char *q = strchr(url, '?');
+    char *path = chsm_strndup(url, q ? (size_t)(q - url) : strlen(url));
+    int rc = strlen(method) < sizeof req.method && path ? chsm_request_set_path(&req, path)
+                                                        : CHSM_EINVAL;
+    free(path);
+    if (rc == CHSM_OK && q)
+        rc = chsm_request_parse_query(&req, q + 1);
+    for (size_t i = 0; rc == CHSM_OK && headers && headers[i]; i++) {
+        const char *colon = strchr(headers[i], ':');
+        if (!colon)
+            continue;
+        char *name = chsm_strndup(headers[i], (size_t)(colon - headers[i]));
+        const char *value = colon + 1;
+        while (*value == ' ' || *value == '\t')
+            value++;
+        rc = name ? chsm_request_add_header(&req, name, value) : CHSM_ENOMEM;
+        free(name);
+    }
+    if (rc == CHSM_OK) {
+        req.body = body_len ? body : NULL;
+        req.body_len = body_len;
+        chsm_app_dispatch(app, &req, &res);
+        status = res.status;
+        if (getenv("CHSM_FUZZ_VERBOSE"))
+            fprintf(stderr, "fuzz: %d %s %s %.*s\n", status, method, url,
+                    (int)(res.body_len > 300 ? 300 : res.body_len), res.body ? res.body : "");
+        if (json && res.body_len)
+            *json = cJSON_ParseWithLength(res.body, res.body_len);
+    }
+    chsm_request_free(&req);
+    chsm_response_free(&res);
+    return status;
+}
+
+/* next_line returns the line starting at *p (without CR LF, NUL-terminated
+ * in place) and moves *p past it; NULL at the end. */
+static char *next_line(char **p, char *end)
+{
+    if (*p >= end)
+        return NULL;
+    char *line = *p;
+    char *lf = memchr(line, '\n', (size_t)(end - line));
+    char *stop = lf ? lf : end;
+    *p = lf ? lf + 1 : end;
+    if (stop > line && stop[-1] == '\r')
+        stop--;
+    *stop = '\0';
+    return line;
+}
+
+int fuzz_send_raw(chsm_app *app, const uint8_t *data, size_t size, const char *prefix)
+{
+    /* One NUL past the end, so a line that ends the input is still a string. */
+    char *copy = malloc(size + 1);
+    if (!copy)
+        return 0;
+    memcpy(copy, data, size);
+    copy[size] = '\0';
+    char *p = copy, *end = copy + size;
+    char *line = next_line(&p, end);
+    char *sp = line ? strchr(line, ' ') : NULL;
+    if (!sp || sp == line) {
+        free(copy);
+        return 0;
+    }
+    *sp = '\0';
+    const char *method = line;
+    const char *target = sp + 1;
+    const char *headers[FUZZ_MAX_HEADERS + 1];
+    size_t nheaders = 0;
+    int has_body = 0;
+    while ((line = next_line(&p, end)) != NULL) {
+        if (!*line) {
+            has_body = 1;
+            break;
+        }
+        if (nheaders < FUZZ_MAX_HEADERS)
+            headers[nheaders++] = line;
+    }
+    headers[nheaders] = NULL;
+    chsm_buf url = {0};
+    if (prefix)
+        chsm_buf_puts(&url, prefix);
+    chsm_buf_puts(&url, target);
+    char *u = chsm_buf_steal(&url);
+    int status = 0;
+    if (u) {
+        /* The body is copied to its own allocation so ASan sees reads past it. */
+        size_t body_len = has_body ? (size_t)(end - p) : 0;
+        unsigned char *body = body_len ? malloc(body_len) : NULL;
+        if (body)
+            memcpy(body, p, body_len);
+        if (!body_len || body)
+            status = fuzz_send(app, method, u, headers, body, body_len, NULL);
+        free(body);
+    }
+    free(u);
+    free(copy);
+    return status;
+}
+
+void fuzz_after_input(chsm_app *app)
+{
+    chsm_faults_clear(app->faults);
+    chsm_clock_set_offset(0);
+}
+
+void fuzz_reset(chsm_app *app)
+{
+    if (chsm_store_reset(app->store) != CHSM_OK) {
+        fprintf(stderr, "fuzz: the store reset failed\n");
+        abort();
+    }
+    for (int i = 0; i < app->nstate_hooks; i++) {
+        if (app->state_hooks[i]->reset && app->state_hooks[i]->reset(app) != CHSM_OK) {
+            fprintf(stderr, "fuzz: a state reset hook failed\n");
+            abort();
+        }
+    }
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/snapshots", app->data_dir);
+    chsm_remove_tree(dir);
+}
