@@ -11,7 +11,8 @@ if [ ! -d "$NODE_DIR/node_modules/@azure/arm-storage" ] || [ ! -d "$NODE_DIR/nod
     (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-start_emulator
+# Operations take a little time, so the pollers really poll (202, then 200).
+start_emulator --op-duration 'provision=300ms,backup=400ms,restore=400ms'
 # The machine may point these at the system bundle: the emulator's CA must be
 # the one trusted (Node adds NODE_EXTRA_CA_CERTS to its built-in roots).
 export NODE_EXTRA_CA_CERTS=$CA

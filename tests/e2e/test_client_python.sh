@@ -10,7 +10,8 @@ PY=/usr/bin/python3
 "$PY" -c 'import azure.identity, azure.mgmt.storage, azure.storage.blob' 2>/dev/null ||
     { echo "python3-azure is not installed (scripts/test.sh installs it)"; exit 1; }
 
-start_emulator
+# Operations take a little time, so the pollers really poll (202, then 200).
+start_emulator --op-duration 'provision=300ms,backup=400ms,restore=400ms'
 # requests (the SDK's transport) reads REQUESTS_CA_BUNDLE, which replaces the
 # default bundle; urllib/ssl read SSL_CERT_FILE.
 export REQUESTS_CA_BUNDLE=$CA SSL_CERT_FILE=$CA

@@ -254,13 +254,18 @@ async function send(args, opSpec) {
 }
 
 // lro starts an operation and follows it with createHttpPoller, as generated SDKs do.
+// polls counts the status requests the pollers sent.
+const polls = { count: 0 };
 function lro(args, opSpec, options = {}) {
     const { requestBody, ...getSpec } = opSpec;
     void requestBody;
     return createHttpPoller(
         {
             sendInitialRequest: () => send(args, opSpec),
-            sendPollRequest: (path) => send(args, { ...getSpec, httpMethod: "GET", path }),
+            sendPollRequest: (path) => {
+                polls.count++;
+                return send(args, { ...getSpec, httpMethod: "GET", path });
+            },
         },
         { intervalInMs: 50, ...options },
     );
@@ -327,6 +332,7 @@ test("activate the source cluster through the HSM data plane", async () => {
 test("backup of the source, followed with createHttpPoller (Location)", async () => {
     s.containerUri = `${s.blobEndpoint}${CONTAINER}`;
     let location;
+    const before = polls.count;
     const poller = lro(
         clusterArgs(SRC, { azureStorageBlobContainerUri: s.containerUri }),
         spec("POST", "/backup", true),
@@ -335,6 +341,7 @@ test("backup of the source, followed with createHttpPoller (Location)", async ()
     const result = await poller.pollUntilDone();
     assert.ok(location?.startsWith(`${ARM}/`), `Location ${location} is on the emulator`);
     assert.match(location, /\/backupOperationStatus\/[0-9a-f]{32}\?api-version=/);
+    assert.ok(polls.count > before, "the poller polled the status URL");
     assert.equal(result.properties.status, "Succeeded", JSON.stringify(result));
     assert.match(result.properties.backupId, /^cloudhsm-/);
     s.backupId = result.properties.backupId;

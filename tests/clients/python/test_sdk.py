@@ -238,6 +238,7 @@ class DisasterRecovery(unittest.TestCase):
         S["container_uri"] = S["blob_endpoint"] + CONTAINER
         poller = lro(S["hsm"], "POST", cluster_url(SRC, "/backup"),
                      {"azureStorageBlobContainerUri": S["container_uri"]})
+        self.assertEqual(poller.status(), "InProgress")  # 202: the job runs for 400 ms
         result = poller.result(timeout=60)
         self.assertEqual(result["properties"]["status"], "Succeeded", json.dumps(result))
         self.assertTrue(result["properties"]["backupId"].startswith("cloudhsm-"))
@@ -245,9 +246,11 @@ class DisasterRecovery(unittest.TestCase):
 
     def test_10_restore(self):
         need("hsm", "backup_id")
-        result = lro(S["hsm"], "POST", cluster_url(DST, "/restore"),
+        poller = lro(S["hsm"], "POST", cluster_url(DST, "/restore"),
                      {"azureStorageBlobContainerUri": S["container_uri"],
-                      "backupId": S["backup_id"]}).result(timeout=60)
+                      "backupId": S["backup_id"]})
+        self.assertEqual(poller.status(), "InProgress")
+        result = poller.result(timeout=60)
         self.assertEqual(result["properties"]["status"], "Succeeded", json.dumps(result))
         dst = get_json(S["hsm"], cluster_url(DST))
         self.assertEqual(dst["properties"]["activationState"], "Active")
