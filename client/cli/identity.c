@@ -8,14 +8,15 @@ static const ctl_column cols[] = {{"NAME", "name"},
                                   {NULL, NULL}};
 
 static const char create_usage[] =
-    "usage: chsmctl identity create NAME -g RG [--location LOC]\n"
-    "Creates a user-assigned managed identity (PUT, synchronous). Its principalId is what\n"
-    "role assignments name.\n";
+    "usage: chsmctl identity create NAME -g RG [--location LOC] [--wait]\n"
+    "Creates a user-assigned managed identity (PUT, synchronous: --wait is accepted and follows\n"
+    "an operation only if the server starts one). Its principalId is what role assignments\n"
+    "name.\n";
 
 static int cmd_create(ctl *c, int argc, char **argv)
 {
     static const chsmc_opt_spec specs[] = {
-        {"help", 'h', 0}, {"resource-group", 'g', 1}, {"location", 'l', 1}};
+        {"help", 'h', 0}, {"resource-group", 'g', 1}, {"location", 'l', 1}, {"wait", 0, 0}};
     chsmc_opts o;
     int rc = ctl_parse(create_usage, specs, CTL_N(specs), argc, argv, &o, 1, 1);
     if (rc)

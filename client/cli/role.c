@@ -83,7 +83,7 @@ static int principal_of(ctl *c, const chsmc_opts *o, const char *assignee, char 
 static const char assign_usage[] =
     "usage: chsmctl role assign --assignee PRINCIPAL|IDENTITY --role ROLE\n"
     "                           [--scope ID | --storage-account NAME -g RG | -g RG]\n"
-    "                           [--name GUID] [--assignee-type ServicePrincipal]\n"
+    "                           [--name GUID] [--assignee-type ServicePrincipal] [--wait]\n"
     "Creates a role assignment. ROLE is a built-in name (\"Storage Blob Data Contributor\",\n"
     "\"Storage Blob Data Owner\", \"Storage Blob Data Reader\", Owner, Contributor, Reader)\n"
     "or a role definition GUID. --assignee is a principal id, or the name of a user-assigned\n"
@@ -134,7 +134,8 @@ static int cmd_assign(ctl *c, int argc, char **argv)
     cJSON_AddStringToObject(p, "principalId", principal);
     cJSON_AddStringToObject(p, "principalType", ptype ? ptype : "ServicePrincipal");
     cJSON *res = NULL;
-    rc = ctl_arm(c, "PUT", path, CHSMC_API_AUTHORIZATION, body, 0, "role assign", &res, &e);
+    rc = ctl_arm(c, "PUT", path, CHSMC_API_AUTHORIZATION, body, chsmc_opts_has(&o, "wait"),
+                 "role assign", &res, &e);
     cJSON_Delete(body);
     if (rc != CHSMC_OK)
         return ctl_error("role assign", rc, &e);

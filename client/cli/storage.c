@@ -133,7 +133,7 @@ static int container_cmd(ctl *c, const char *what, const char *usage, const char
                          char **argv)
 {
     static const chsmc_opt_spec specs[] = {
-        {"help", 'h', 0}, {"resource-group", 'g', 1}, {"account", 0, 1}};
+        {"help", 'h', 0}, {"resource-group", 'g', 1}, {"account", 0, 1}, {"wait", 0, 0}};
     chsmc_opts o;
     int rc = ctl_parse(usage, specs, CTL_N(specs), argc, argv, &o, 1, 1);
     if (rc)
@@ -150,7 +150,8 @@ static int container_cmd(ctl *c, const char *what, const char *usage, const char
         cJSON_AddObjectToObject(p, "metadata");
     }
     if (rc == CHSMC_OK)
-        rc = ctl_arm(c, method, path, CHSMC_API_STORAGE, body, 0, what, &res, &e);
+        rc = ctl_arm(c, method, path, CHSMC_API_STORAGE, body,
+                     strcmp(method, "GET") != 0 && chsmc_opts_has(&o, "wait"), what, &res, &e);
     cJSON_Delete(body);
     if (rc != CHSMC_OK)
         return ctl_error(what, rc, &e);
@@ -162,7 +163,7 @@ static int container_cmd(ctl *c, const char *what, const char *usage, const char
 static int cmd_container_create(ctl *c, int argc, char **argv)
 {
     return container_cmd(c, "container create",
-                         "usage: chsmctl container create NAME --account ACCOUNT -g RG\n"
+                         "usage: chsmctl container create NAME --account ACCOUNT -g RG [--wait]\n"
                          "Creates a blob container through ARM (blobServices/default).\n",
                          "PUT", argc, argv);
 }
@@ -177,8 +178,8 @@ static int cmd_container_show(ctl *c, int argc, char **argv)
 static int cmd_container_delete(ctl *c, int argc, char **argv)
 {
     return container_cmd(c, "container delete",
-                         "usage: chsmctl container delete NAME --account ACCOUNT -g RG\n", "DELETE",
-                         argc, argv);
+                         "usage: chsmctl container delete NAME --account ACCOUNT -g RG [--wait]\n",
+                         "DELETE", argc, argv);
 }
 
 int ctl_cmd_container(ctl *c, int argc, char **argv)
