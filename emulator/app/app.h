@@ -25,6 +25,9 @@ typedef struct chsm_state_hooks {
     int (*reset)(struct chsm_app *app); /* after the store was emptied */
     int (*snapshot_save)(struct chsm_app *app, const char *dir);
     int (*snapshot_restore)(struct chsm_app *app, const char *dir); /* after the store's restore */
+    /* resources with ids under prefix (a resource group) are being deleted, in
+     * the caller's transaction: drop the model state kept beside them */
+    int (*delete_under)(struct chsm_app *app, const char *prefix);
 } chsm_state_hooks;
 
 #define CHSM_MAX_STATE_HOOKS 8

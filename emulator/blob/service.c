@@ -39,7 +39,8 @@ static int hook_restore(chsm_app *app, const char *dir)
     return app->blob ? chsm_blob_content_restore(&app->blob->content, dir) : CHSM_OK;
 }
 
-static const chsm_state_hooks blob_hooks = {hook_reset, hook_save, hook_restore};
+static const chsm_state_hooks blob_hooks = {
+    .reset = hook_reset, .snapshot_save = hook_save, .snapshot_restore = hook_restore};
 
 static int keep_referenced(void *ctx, const char *id)
 {

@@ -334,7 +334,7 @@ static void set_clock(chsm_request *req, chsm_response *res)
     const cJSON *advance = cJSON_GetObjectItem(b, "advanceSeconds");
     const char *now = chsm_json_str(b, "now");
     const cJSON *frozen = cJSON_GetObjectItem(b, "frozen");
-    int64_t at;
+    int64_t at = 0;
     if (now && parse_rfc3339(now, &at) != CHSM_OK) {
         chsm_arm_error_target(res, 400, "InvalidParameter", "now",
                               "'now' must be an RFC 3339 UTC time such as 2026-01-01T00:00:00Z.");

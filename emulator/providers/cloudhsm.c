@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define NS "Microsoft.HardwareSecurityModules"
@@ -1829,8 +1830,29 @@ static void list_operations(chsm_request *req, chsm_response *res)
     chsm_arm_json(res, 200, chsm_arm_list_body(items, NULL));
 }
 
+/* delete_clusters_under drops the HSM state of every cluster in a resource
+ * group being deleted (the caller's transaction covers it). */
+static int delete_clusters_under(chsm_app *app, const char *prefix)
+{
+    chsm_resource_query q = {.type = CLUSTER_TYPE};
+    chsm_resource *rows = NULL;
+    size_t n = 0;
+    int rc = chsm_resources_list(app->store, &q, &rows, &n);
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; rc == CHSM_OK && i < n; i++)
+        if (strncasecmp(rows[i].id, prefix, plen) == 0 && rows[i].id[plen] == '/')
+            rc = chsm_hsm_cluster_destroy(app, rows[i].id);
+    chsm_resources_free(rows, n);
+    return rc;
+}
+
+static const chsm_state_hooks cloudhsm_hooks = {.delete_under = delete_clusters_under};
+
 static int cloudhsm_init(chsm_app *app)
 {
+    int hrc = chsm_app_add_state_hooks(app, &cloudhsm_hooks);
+    if (hrc != CHSM_OK)
+        return hrc;
     static const struct {
         const char *kind;
         chsm_lro_run_fn run;

@@ -347,7 +347,14 @@ static void delete_rg(chsm_request *req, chsm_response *res)
 static int run_rg_delete(chsm_app *app, chsm_op *op)
 {
     int count = 0;
-    int rc = chsm_resources_delete_under(app->store, op->resource_id, &count);
+    int rc = CHSM_OK;
+    /* Models with state beside their ARM documents (HSM fleets, blob
+     * accounts) drop it in this same transaction. */
+    for (int i = 0; rc == CHSM_OK && i < app->nstate_hooks; i++)
+        if (app->state_hooks[i]->delete_under)
+            rc = app->state_hooks[i]->delete_under(app, op->resource_id);
+    if (rc == CHSM_OK)
+        rc = chsm_resources_delete_under(app->store, op->resource_id, &count);
     if (rc == CHSM_OK) {
         rc = chsm_resources_delete(app->store, op->resource_id);
         if (rc == CHSM_ENOTFOUND)
@@ -448,7 +455,7 @@ static int ensure_default_subscription(chsm_app *app)
     return rc;
 }
 
-static const chsm_state_hooks resources_hooks = {ensure_default_subscription, NULL, NULL};
+static const chsm_state_hooks resources_hooks = {.reset = ensure_default_subscription};
 
 static int resources_init(chsm_app *app)
 {

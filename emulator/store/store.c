@@ -15,18 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STORE_STMT_CACHE 96
 
 struct chsm_store {
     sqlite3 *db;
     pthread_mutex_t mu;
     int depth;  /* nesting of begin() */
     int doomed; /* an inner step failed: the outermost commit rolls back */
-    struct {
+    struct stmt_entry {
         const char *sql; /* statement texts are string literals: compare pointers */
         sqlite3_stmt *st;
-    } cache[STORE_STMT_CACHE];
-    int ncache;
+    } *cache; /* grows as repositories prepare new statements; finalized at close */
+    int ncache, capcache;
 };
 
 static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
@@ -145,6 +144,7 @@ void chsm_store_close(chsm_store *s)
         return;
     for (int i = 0; i < s->ncache; i++)
         sqlite3_finalize(s->cache[i].st);
+    free(s->cache);
     if (s->db)
         sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
@@ -171,14 +171,20 @@ sqlite3_stmt *store_prepare_(chsm_store *s, const char *sql)
     for (int i = 0; i < s->ncache; i++)
         if (s->cache[i].sql == sql)
             return s->cache[i].st;
+    if (s->ncache == s->capcache) {
+        int cap = s->capcache ? s->capcache * 2 : 64;
+        struct stmt_entry *p = realloc(s->cache, (size_t)cap * sizeof *p);
+        if (!p)
+            return NULL;
+        s->cache = p;
+        s->capcache = cap;
+    }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return NULL;
-    if (s->ncache < STORE_STMT_CACHE) {
-        s->cache[s->ncache].sql = sql;
-        s->cache[s->ncache].st = st;
-        s->ncache++;
-    }
+    s->cache[s->ncache].sql = sql;
+    s->cache[s->ncache].st = st;
+    s->ncache++;
     return st;
 }
 
