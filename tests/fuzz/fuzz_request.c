@@ -32,7 +32,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static unsigned long runs;
-    fuzz_send_raw(app, data, size, NULL);
+    fuzz_send_raw(app, CHSM_LISTENER_ARM, data, size, NULL);
     fuzz_after_input(app);
     if (++runs % RESET_EVERY == 0)
         fuzz_reset(app);

@@ -39,8 +39,8 @@ chsm_app *fuzz_app_open(void)
     return app;
 }
 
-int fuzz_send(chsm_app *app, const char *method, const char *url, const char *const *headers,
-              const void *body, size_t body_len, cJSON **json)
+int fuzz_send(chsm_app *app, int listener, const char *method, const char *url,
+              const char *const *headers, const void *body, size_t body_len, cJSON **json)
 {
     if (json)
         *json = NULL;
@@ -48,8 +48,9 @@ int fuzz_send(chsm_app *app, const char *method, const char *url, const char *co
     chsm_response res;
     chsm_request_init(&req, app, method);
     chsm_response_init(&res);
-    req.listener = CHSM_LISTENER_ARM;
-    snprintf(req.base_url, sizeof req.base_url, "https://127.0.0.1:8443");
+    req.listener = listener;
+    snprintf(req.base_url, sizeof req.base_url, "%s",
+             listener == CHSM_LISTENER_BLOB ? "https://127.0.0.1:10000" : "https://127.0.0.1:8443");
     chsm_uuid(req.request_id);
     int status = 0;
     const char *q = strchr(url, '?');
@@ -102,7 +103,7 @@ static char *next_line(char **p, char *end)
     return line;
 }
 
-int fuzz_send_raw(chsm_app *app, const uint8_t *data, size_t size, const char *prefix)
+int fuzz_send_raw(chsm_app *app, int listener, const uint8_t *data, size_t size, const char *prefix)
 {
     /* One NUL past the end, so a line that ends the input is still a string. */
     char *copy = malloc(size + 1);
@@ -145,12 +146,88 @@ int fuzz_send_raw(chsm_app *app, const uint8_t *data, size_t size, const char *p
         if (body)
             memcpy(body, p, body_len);
         if (!body_len || body)
-            status = fuzz_send(app, method, u, headers, body, body_len, NULL);
+            status = fuzz_send(app, listener, method, u, headers, body, body_len, NULL);
         free(body);
     }
     free(u);
     free(copy);
     return status;
+}
+
+char *fuzz_expand(const uint8_t *data, size_t size, const char *const *vars, size_t *outlen)
+{
+    chsm_buf b = {0};
+    size_t i = 0;
+    while (i < size) {
+        int replaced = 0;
+        if (data[i] == '{') {
+            for (size_t v = 0; vars && vars[v]; v += 2) {
+                size_t n = strlen(vars[v]);
+                if (i + n + 2 <= size && memcmp(data + i + 1, vars[v], n) == 0 &&
+                    data[i + 1 + n] == '}') {
+                    chsm_buf_puts(&b, vars[v + 1]);
+                    i += n + 2;
+                    replaced = 1;
+                    break;
+                }
+            }
+        }
+        if (!replaced)
+            chsm_buf_append(&b, data + i++, 1);
+    }
+    *outlen = b.len;
+    chsm_buf_append(&b, "", 1); /* the NUL, and a buffer even for empty input */
+    return chsm_buf_steal(&b);
+}
+
+static void die(const char *what, int status)
+{
+    fprintf(stderr, "fuzz: %s (HTTP %d)\n", what, status);
+    abort();
+}
+
+void fuzz_cluster_create(chsm_app *app, const char *name, char *id, size_t idlen, char *label,
+                         size_t labellen)
+{
+    static const char *const json[] = {"Authorization: Bearer fuzz",
+                                       "Content-Type: application/json", NULL};
+    const char *rg = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/fuzz-rg";
+    char url[512];
+    snprintf(url, sizeof url, "%s?api-version=2021-04-01", rg);
+    const char *loc = "{\"location\":\"westeurope\"}";
+    int st = fuzz_send(app, CHSM_LISTENER_ARM, "PUT", url, json, loc, strlen(loc), NULL);
+    if (st != 200 && st != 201)
+        die("cannot create the resource group", st);
+    snprintf(id, idlen, "%s/providers/Microsoft.HardwareSecurityModules/cloudHsmClusters/%s", rg,
+             name);
+    snprintf(url, sizeof url, "%s?api-version=2025-03-31", id);
+    const char *body = "{\"location\":\"westeurope\",\"sku\":{\"family\":\"B\",\"name\":"
+                       "\"Standard_B1\"},\"properties\":{}}";
+    st = fuzz_send(app, CHSM_LISTENER_ARM, "PUT", url, json, body, strlen(body), NULL);
+    if (st != 200 && st != 201)
+        die("cannot create the cluster", st);
+    cJSON *c = NULL;
+    st = fuzz_send(app, CHSM_LISTENER_ARM, "GET", url, json, NULL, 0, &c);
+    const cJSON *hsms = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "properties"), "hsms");
+    const char *fqdn =
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(hsms, 0), "fqdn"));
+    const char *dot = fqdn ? strchr(fqdn, '.') : NULL;
+    const char *end = dot ? strchr(dot + 1, '.') : NULL;
+    if (st != 200 || !end)
+        die("the cluster has no HSM node names", st);
+    snprintf(label, labellen, "%.*s", (int)(end - dot - 1), dot + 1);
+    cJSON_Delete(c);
+}
+
+int fuzz_hsm_call(chsm_app *app, const char *label, const char *method, const char *path,
+                  const char *session, const char *body, cJSON **json)
+{
+    char url[512], auth[300];
+    snprintf(url, sizeof url, "/hsm/%s%s", label, path);
+    snprintf(auth, sizeof auth, "Authorization: HSM-Session %s", session ? session : "");
+    const char *headers[] = {"Content-Type: application/json", session ? auth : NULL, NULL};
+    return fuzz_send(app, CHSM_LISTENER_ARM, method, url, headers, body, body ? strlen(body) : 0,
+                     json);
 }
 
 void fuzz_after_input(chsm_app *app)
