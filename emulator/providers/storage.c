@@ -83,6 +83,32 @@ static void account_not_found(chsm_response *res, const char *name, const char *
                    name, rg);
 }
 
+/* blob_base writes the Blob listener's base URL as this client should use
+ * it: the listener's scheme and port, and, when the listener is on loopback
+ * (or every address), the host the client used to reach ARM (localhost,
+ * 127.0.0.1, [::1], a container name), as absolute URLs should. */
+static void blob_base(const chsm_request *req, char *out, size_t outlen)
+{
+    const char *blob = req->app->blob_url[0] ? req->app->blob_url : "https://127.0.0.1:10000";
+    const char *bhost = strstr(blob, "://");
+    const char *bport = strrchr(blob, ':');
+    const char *chost = strstr(req->base_url, "://");
+    int loopback = bhost && (strncmp(bhost + 3, "127.0.0.1:", 10) == 0 ||
+                             strncmp(bhost + 3, "[::1]:", 6) == 0);
+    if (!loopback || !bport || bport < bhost + 3 || !chost) {
+        snprintf(out, outlen, "%s", blob);
+        return;
+    }
+    chost += 3;
+    const char *cend = *chost == '[' ? strchr(chost, ']') : strchr(chost, ':');
+    if (*chost == '[' && cend)
+        cend++;
+    if (!cend)
+        cend = chost + strlen(chost);
+    snprintf(out, outlen, "%.*s%.*s%s", (int)(bhost + 3 - blob), blob, (int)(cend - chost), chost,
+             bport);
+}
+
 /* with_endpoints returns a copy of an account document with primaryEndpoints
  * pointing at this emulator's Blob listener as it runs now (caller frees). */
 static cJSON *with_endpoints(const chsm_request *req, const cJSON *doc)
@@ -93,8 +119,8 @@ static cJSON *with_endpoints(const chsm_request *req, const cJSON *doc)
     if (!props || !name)
         return out;
     cJSON *ep = cJSON_CreateObject();
-    char url[400];
-    const char *base = req->app->blob_url[0] ? req->app->blob_url : "https://127.0.0.1:10000";
+    char url[400], base[300];
+    blob_base(req, base, sizeof base);
     snprintf(url, sizeof url, "%s/%s/", base, name);
     cJSON_AddStringToObject(ep, "blob", url);
     static const char *const others[] = {"dfs", "file", "queue", "table", "web"};
