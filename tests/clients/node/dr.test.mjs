@@ -121,6 +121,20 @@ test("storage account, keys and container (@azure/arm-storage)", async () => {
     s.key = keys.keys[0].value;
 });
 
+test("ARM addressed as localhost: primaryEndpoints.blob uses localhost and the Blob port", async () => {
+    const viaLocalhost = ARM.replace("://127.0.0.1:", "://localhost:");
+    assert.notEqual(viaLocalhost, ARM, "ARM is https://127.0.0.1:PORT in this test");
+    const st = new StorageManagementClient(sp, SUB, { endpoint: viaLocalhost });
+    const acct = await st.storageAccounts.getProperties(RG, ACCOUNT);
+    const blobPort = new URL(BLOB).port;
+    assert.equal(acct.primaryEndpoints?.blob, `https://localhost:${blobPort}/${ACCOUNT}/`);
+    const service = new BlobServiceClient(
+        acct.primaryEndpoints.blob,
+        new StorageSharedKeyCredential(ACCOUNT, s.key),
+    );
+    assert.equal(await service.getContainerClient(CONTAINER).exists(), true);
+});
+
 test("role assignment: Storage Blob Data Contributor to the identity (@azure/arm-authorization)", async () => {
     const auth = new AuthorizationManagementClient(sp, SUB, armOptions);
     const scope = s.account.id;
