@@ -504,6 +504,7 @@ void chsm_blob_dispatch(chsm_app *app, chsm_request *req, chsm_response *res)
 {
     chsm_blob_ctx x;
     memset(&x, 0, sizeof x);
+    chsm_blob_flush_pending(app);
     x.app = app;
     x.req = req;
     x.res = res;

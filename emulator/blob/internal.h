@@ -10,6 +10,7 @@
 #include "util/buf.h"
 #include "util/status.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,11 @@ struct chsm_app;
 
 struct chsm_blob_service {
     chsm_blob_content content;
+    /* Files of rows deleted inside someone else's transaction (a resource
+     * group deletion): removed once no row references them any more. */
+    pthread_mutex_t pending_lock;
+    char **pending;
+    size_t npending;
 };
 
 /* One request of the blob listener, once addressed. */
@@ -115,6 +121,10 @@ struct chsm_blob_service *chsm_blob_service_of(struct chsm_app *app);
 /* chsm_blob_account_find loads account name: the development account, or an
  * ARM storage account whose resource still exists; CHSM_ENOTFOUND otherwise. */
 int chsm_blob_account_find(struct chsm_app *app, const char *name, chsm_blob_account *out);
+/* chsm_blob_flush_pending removes pending files that no row references any
+ * more (their deletion committed) and forgets those referenced again (it
+ * rolled back). */
+void chsm_blob_flush_pending(struct chsm_app *app);
 /* chsm_blob_remove_files removes the content files of ids (after a commit) and frees the list. */
 void chsm_blob_remove_files(struct chsm_app *app, char **ids, size_t n);
 /* chsm_blob_fault_write applies a corruptBlob/truncateBlob rule matching

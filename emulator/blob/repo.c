@@ -240,6 +240,21 @@ int chsm_blob_repo_account_delete(chsm_store *s, const char *name, char ***ids, 
     return rc;
 }
 
+int chsm_blob_repo_accounts_under(chsm_store *s, const char *prefix, char ***names, size_t *n)
+{
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, "SELECT name FROM blob_accounts WHERE "
+                                         "substr(lower(resource_id), 1, length(?1) + 1) = "
+                                         "lower(?1) || '/' ORDER BY name");
+    int rc = CHSM_EIO;
+    if (st) {
+        bind_text(st, 1, prefix);
+        rc = collect_ids(s, st, names, n);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
 /* ---- containers ---- */
 
 #define CONTAINER_COLUMNS "account, name, etag, created_ms, modified_ms, public_access, metadata"

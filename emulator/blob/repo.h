@@ -58,6 +58,10 @@ int chsm_blob_repo_account_put(chsm_store *s, const chsm_blob_account *a);
  * frees with chsm_blob_repo_ids_free) for removal after commit. */
 int chsm_blob_repo_account_delete(chsm_store *s, const char *name, char ***ids, size_t *nids);
 
+/* chsm_blob_repo_accounts_under lists the names of accounts whose resource
+ * id lies under prefix + "/" (any case); caller frees with chsm_blob_repo_ids_free. */
+int chsm_blob_repo_accounts_under(chsm_store *s, const char *prefix, char ***names, size_t *n);
+
 /* ---- containers ---- */
 /* chsm_blob_repo_container_get loads a container (caller clears); CHSM_ENOTFOUND when absent. */
 int chsm_blob_repo_container_get(chsm_store *s, const char *account, const char *name,

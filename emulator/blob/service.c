@@ -39,8 +39,61 @@ static int hook_restore(chsm_app *app, const char *dir)
     return app->blob ? chsm_blob_content_restore(&app->blob->content, dir) : CHSM_OK;
 }
 
-static const chsm_state_hooks blob_hooks = {
-    .reset = hook_reset, .snapshot_save = hook_save, .snapshot_restore = hook_restore};
+/* hook_delete_under drops the accounts of a resource group being deleted, in
+ * the deleting transaction; their files go once that transaction committed. */
+static int hook_delete_under(chsm_app *app, const char *prefix)
+{
+    struct chsm_blob_service *svc = app->blob;
+    if (!svc)
+        return CHSM_OK;
+    char **names = NULL, **ids = NULL;
+    size_t nnames = 0, nids = 0;
+    int rc = chsm_blob_repo_accounts_under(app->store, prefix, &names, &nnames);
+    for (size_t i = 0; rc == CHSM_OK && i < nnames; i++)
+        rc = chsm_blob_repo_account_delete(app->store, names[i], &ids, &nids);
+    chsm_blob_repo_ids_free(names, nnames);
+    if (rc == CHSM_OK && nids) {
+        pthread_mutex_lock(&svc->pending_lock);
+        char **p = realloc(svc->pending, (svc->npending + nids) * sizeof *p);
+        if (p) {
+            svc->pending = p;
+            memcpy(p + svc->npending, ids, nids * sizeof *ids);
+            svc->npending += nids;
+            free(ids);
+            ids = NULL;
+            nids = 0;
+        }
+        pthread_mutex_unlock(&svc->pending_lock);
+    }
+    /* Without memory for the list the files stay until the next start's collection. */
+    chsm_blob_repo_ids_free(ids, nids);
+    return rc;
+}
+
+void chsm_blob_flush_pending(chsm_app *app)
+{
+    struct chsm_blob_service *svc = app->blob;
+    if (!svc)
+        return;
+    pthread_mutex_lock(&svc->pending_lock);
+    char **list = svc->pending;
+    size_t n = svc->npending;
+    svc->pending = NULL;
+    svc->npending = 0;
+    pthread_mutex_unlock(&svc->pending_lock);
+    for (size_t i = 0; i < n; i++) {
+        /* Waits for the deleting transaction (it holds the store lock). */
+        if (chsm_blob_repo_content_referenced(app->store, list[i]) == 0)
+            chsm_blob_content_remove(&svc->content, list[i]);
+        free(list[i]);
+    }
+    free(list);
+}
+
+static const chsm_state_hooks blob_hooks = {.reset = hook_reset,
+                                            .snapshot_save = hook_save,
+                                            .snapshot_restore = hook_restore,
+                                            .delete_under = hook_delete_under};
 
 static int keep_referenced(void *ctx, const char *id)
 {
@@ -75,14 +128,17 @@ int chsm_blob_open(chsm_app *app, char *err, size_t errlen)
         free(svc);
         return rc;
     }
+    pthread_mutex_init(&svc->pending_lock, NULL);
     app->blob = svc;
     return CHSM_OK;
 }
 
 void chsm_blob_close(chsm_app *app)
 {
-    if (!app)
+    if (!app || !app->blob)
         return;
+    chsm_blob_flush_pending(app);
+    pthread_mutex_destroy(&app->blob->pending_lock);
     free(app->blob);
     app->blob = NULL;
 }

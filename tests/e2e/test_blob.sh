@@ -430,6 +430,40 @@ AKEY=$KEY1
 blob GET "/backups/b1.bin"
 check "ARM account key after restart" eq "$BODY_OUT" "hello world"
 
+# ---- a resource group deletion takes its storage accounts, their blobs and files ----
+arm PUT "/subscriptions/$SUB/resourceGroups/gone-rg?api-version=2021-04-01" '{"location":"westeurope"}'
+arm PUT "/subscriptions/$SUB/resourceGroups/gone-rg/providers/Microsoft.Storage/storageAccounts/goneacct?api-version=2025-08-01" \
+    '{"location":"westeurope","sku":{"name":"Standard_LRS"},"kind":"StorageV2"}'
+arm POST "/subscriptions/$SUB/resourceGroups/gone-rg/providers/Microsoft.Storage/storageAccounts/goneacct/listKeys?api-version=2025-08-01"
+GONEKEY=$(jq_ "$BODY_OUT" keys.0.value)
+ACCT=goneacct
+AKEY=$GONEKEY
+blob PUT "/box?restype=container"
+FILES_BEFORE=$(ls "$DATA/blobs/data" | wc -l)
+blob PUT "/box/x.bin" -H "x-ms-blob-type: BlockBlob" --data-file "$E2E_TMP/hello"
+check "blob in doomed group" eq "$STATUS" 201
+arm DELETE "/subscriptions/$SUB/resourceGroups/gone-rg?api-version=2021-04-01"
+check "delete group 202" eq "$STATUS" 202
+LOC=$(header location)
+for _ in $(seq 1 100); do
+    arm GET "$LOC"
+    [ "$STATUS" = 202 ] || break
+    sleep 0.1
+done
+check "group deletion done" eq "$STATUS" 200
+blob GET "/box/x.bin"
+check "account gone with its group" eq "$STATUS" 404
+check "its files removed" eq "$(ls "$DATA/blobs/data" | wc -l)" "$FILES_BEFORE"
+arm PUT "/subscriptions/$SUB/resourceGroups/gone-rg?api-version=2021-04-01" '{"location":"westeurope"}'
+arm PUT "/subscriptions/$SUB/resourceGroups/gone-rg/providers/Microsoft.Storage/storageAccounts/goneacct?api-version=2025-08-01" \
+    '{"location":"westeurope","sku":{"name":"Standard_LRS"},"kind":"StorageV2"}'
+check "name reusable" eq "$STATUS" 200
+arm POST "/subscriptions/$SUB/resourceGroups/gone-rg/providers/Microsoft.Storage/storageAccounts/goneacct/listKeys?api-version=2025-08-01"
+check "new keys" test "$(jq_ "$BODY_OUT" keys.0.value)" != "$GONEKEY"
+AKEY=$(jq_ "$BODY_OUT" keys.0.value)
+blob GET "/box?restype=container"
+check "no containers inherited" eq "$(code)" ContainerNotFound
+
 # ---- deletes ----
 ACCT=devstoreaccount1
 AKEY=$DEVKEY
