@@ -6,6 +6,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/deps.sh"
 chsm_install_packages "${CHSM_BUILD_PACKAGES[@]}" "${CHSM_TEST_PACKAGES[@]}"
+# The official JavaScript SDK packages the client tests drive (pinned by
+# tests/clients/node/package-lock.json), installed once here, not by the
+# parallel e2e tests: again whenever the lock file is newer than the install.
+node_dir="$root/tests/clients/node"
+if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
+    [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 jobs=$(nproc)
 run_suite() {
