@@ -456,6 +456,19 @@ static int check_names(const char *account, const char *container, const char *n
     return CHSM_OK;
 }
 
+/* refused_by_fault tells whether an error-type fault rule (storageUnavailable,
+ * containerReadOnly, error) refuses this in-process call, as it would the
+ * same call over HTTP. */
+static int refused_by_fault(chsm_app *app, const char *operation, const char *method,
+                            const char *account, const char *container, const char *name)
+{
+    char resource[1400];
+    snprintf(resource, sizeof resource, "/%s/%s/%s", account, container, name);
+    chsm_fault_hit hit;
+    return app->faults && chsm_faults_match(app->faults, operation, method, resource,
+                                            CHSM_FAULT_ERROR | CHSM_FAULT_THROTTLE, &hit);
+}
+
 int chsm_blob_write(chsm_app *app, const char *account, const char *container, const char *name,
                     const void *data, size_t len, const char *content_type, const void *metadata)
 {
@@ -476,6 +489,8 @@ int chsm_blob_write(chsm_app *app, const char *account, const char *container, c
     int exists = chsm_blob_container_exists(app, a.name, container);
     if (exists <= 0)
         return exists == 0 ? CHSM_ENOTFOUND : exists;
+    if (refused_by_fault(app, "blob/PutBlob", "PUT", a.name, container, name))
+        return CHSM_EUNAVAILABLE;
 
     chsm_blob_row row = {0};
     unsigned char md5[16];
@@ -519,6 +534,8 @@ int chsm_blob_read(chsm_app *app, const char *account, const char *container, co
     int rc = chsm_blob_account_find(app, account, &a);
     if (rc != CHSM_OK)
         return rc;
+    if (refused_by_fault(app, "blob/GetBlob", "GET", a.name, container, name))
+        return CHSM_EUNAVAILABLE;
     chsm_blob_row row;
     int fd = -1;
     uint64_t size = 0;

@@ -957,6 +957,14 @@ static int run_backup_like(chsm_app *app, chsm_op *op, int validate)
                       container);
         goto done;
     }
+    if (rc == CHSM_EUNAVAILABLE) {
+        cJSON_Delete(result);
+        rc = fail_job(op, "StorageUnavailable",
+                      "The storage account '%s' refused the backup blob (the storage service is "
+                      "unavailable or the container is read-only).",
+                      account);
+        goto done;
+    }
     if (rc != CHSM_OK) {
         cJSON_Delete(result);
         goto done;
@@ -1039,6 +1047,12 @@ static int run_restore_like(chsm_app *app, chsm_op *op, int validate)
             rc = fail_job(op, "BackupNotFound",
                           "No backup '%s' exists in container '%s' of storage account '%s'.",
                           backup_id, container, account);
+            goto done;
+        }
+        if (rc == CHSM_EUNAVAILABLE) {
+            rc = fail_job(op, "StorageUnavailable",
+                          "The storage account '%s' is unavailable: the backup could not be read.",
+                          account);
             goto done;
         }
         if (rc == CHSM_ETOOBIG) {
@@ -1476,8 +1490,10 @@ static void get_job_status(chsm_request *req, chsm_response *res, int restore)
             cJSON_AddStringToObject(props, "backupId", bid);
     }
     cJSON_AddStringToObject(props, "status", status);
+    /* A failed job explains itself in statusDetails unless the failure came
+     * with its own text (a QA failOperation rule's statusDetails). */
     const char *details = op.result ? chsm_json_str(op.result, "statusDetails") : NULL;
-    if (failed)
+    if (failed && (!details || !op.fault))
         details = op.error_message;
     if (details)
         cJSON_AddStringToObject(props, "statusDetails", details);

@@ -24,6 +24,8 @@ const char *chsm_status_str(int status)
         return "too big";
     case CHSM_ECRYPTO:
         return "cryptographic failure";
+    case CHSM_EUNAVAILABLE:
+        return "service unavailable";
     default:
         return "unknown error";
     }

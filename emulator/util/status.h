@@ -8,15 +8,16 @@
 
 enum chsm_status {
     CHSM_OK = 0,
-    CHSM_ENOTFOUND = -1, /* the thing asked for does not exist */
-    CHSM_EEXISTS = -2,   /* it exists already and must not */
-    CHSM_EINVAL = -3,    /* the input is malformed */
-    CHSM_EIO = -4,       /* the disk or the database failed */
-    CHSM_ENOMEM = -5,    /* an allocation failed */
-    CHSM_ECONFLICT = -6, /* the state does not allow it */
-    CHSM_EDENIED = -7,   /* the caller may not */
-    CHSM_ETOOBIG = -8,   /* over a size limit */
-    CHSM_ECRYPTO = -9,   /* authentication of sealed data or a crypto call failed */
+    CHSM_ENOTFOUND = -1,     /* the thing asked for does not exist */
+    CHSM_EEXISTS = -2,       /* it exists already and must not */
+    CHSM_EINVAL = -3,        /* the input is malformed */
+    CHSM_EIO = -4,           /* the disk or the database failed */
+    CHSM_ENOMEM = -5,        /* an allocation failed */
+    CHSM_ECONFLICT = -6,     /* the state does not allow it */
+    CHSM_EDENIED = -7,       /* the caller may not */
+    CHSM_ETOOBIG = -8,       /* over a size limit */
+    CHSM_ECRYPTO = -9,       /* authentication of sealed data or a crypto call failed */
+    CHSM_EUNAVAILABLE = -10, /* a service refused the call (QA fault rule: outage, read-only) */
 };
 
 /* CHSM_PRINTF marks printf-style functions so the compiler checks their
