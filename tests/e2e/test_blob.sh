@@ -161,6 +161,11 @@ python3 "$BR" truncated "$BLOB/$ACCT/c-one/torn.bin" "$CA" 2000000 1500000 >/dev
 sleep 0.3
 blob GET "/c-one/torn.bin"
 check "truncated upload stored nothing" eq "$(code)" BlobNotFound
+for _ in $(seq 1 50); do
+    [ "$(ls "$DATA/tmp" | wc -l)" -eq 0 ] && break
+    sleep 0.1
+done
+check "no spilled body left" eq "$(ls "$DATA/tmp" | wc -l)" 0
 check "no temp files left" eq "$(ls "$DATA/blobs/tmp" | wc -l)" 0
 
 # ---- metadata and properties ----
