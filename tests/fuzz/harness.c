@@ -19,6 +19,8 @@
  * on bytes; this only keeps inputs cheap). */
 #define FUZZ_MAX_HEADERS 64
 
+void (*fuzz_prepare_hook)(chsm_request *req);
+
 chsm_app *fuzz_app_open(void)
 {
     chsm_config cfg;
@@ -74,6 +76,8 @@ int fuzz_send(chsm_app *app, int listener, const char *method, const char *url,
     if (rc == CHSM_OK) {
         req.body = body_len ? body : NULL;
         req.body_len = body_len;
+        if (fuzz_prepare_hook)
+            fuzz_prepare_hook(&req);
         chsm_app_dispatch(app, &req, &res);
         status = res.status;
         if (getenv("CHSM_FUZZ_VERBOSE"))

@@ -20,6 +20,10 @@ chsm_app *fuzz_app_open(void);
 /* With CHSM_FUZZ_VERBOSE set, fuzz_send prints each status, request line
  * and the start of the answer on stderr (for checking seeds). */
 
+/* When set, fuzz_send calls this on each request just before dispatching it
+ * (a harness that signs requests sets it). */
+extern void (*fuzz_prepare_hook)(chsm_request *req);
+
 /* fuzz_send dispatches one in-process request to listener (enum
  * chsm_listener_kind), as the server would: method, url ("/path?query"), headers as "Name: value"
  * strings (NULL-terminated, may be NULL), body (may be NULL). Returns the
