@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh - installs what the tests need, builds from scratch (a normal build
 # and an AddressSanitizer + UndefinedBehaviorSanitizer build) and runs every
-# test under ctest in both. Exits non-zero if anything fails.
+# test under ctest in both, then each libFuzzer harness for 30 s
+# (scripts/fuzz.sh). Exits non-zero if anything fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/deps.sh"
@@ -32,4 +33,7 @@ run_suite normal
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 run_suite sanitize -DCHSM_SANITIZE=ON
+echo "=== fuzzing (30 s per harness) ==="
+rm -rf "$root/build-test-fuzz"
+CHSM_FUZZ_BUILD_DIR="$root/build-test-fuzz" "$root/scripts/fuzz.sh" all 30
 echo "=== all suites passed ==="
