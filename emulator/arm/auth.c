@@ -35,8 +35,24 @@ static void copy_claim(const cJSON *claims, const char *name, char *out, size_t 
         snprintf(out, outlen, "%s", v);
 }
 
-/* Audiences a token of ours may carry: ARM, storage, and the HSM itself. */
-static int audience_ok(const cJSON *claims)
+/* is_own_url tells whether aud names this emulator's ARM listener, under any
+ * host name: SDKs pointed at it ask for "{their ARM URL}/.default" (az takes
+ * the audience from /metadata/endpoints, which names the same URL). */
+static int is_own_url(const struct chsm_app *app, const char *aud)
+{
+    const char *host = strstr(aud, "://");
+    if (!host || app->arm_port <= 0)
+        return 0;
+    host += 3;
+    const char *end = host + strcspn(host, "/?#");
+    char port[16];
+    int n = snprintf(port, sizeof port, ":%d", app->arm_port);
+    return end - host > n && strncmp(end - n, port, (size_t)n) == 0;
+}
+
+/* Audiences a token of ours may carry: ARM (Azure's or this emulator's URL),
+ * storage, and the HSM itself. */
+static int audience_ok(const struct chsm_app *app, const cJSON *claims)
 {
     const char *aud = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claims, "aud"));
     if (!aud)
@@ -48,7 +64,7 @@ static int audience_ok(const cJSON *claims)
     for (int i = 0; ok[i]; i++)
         if (chsm_starts_with_ci(aud, ok[i]))
             return 1;
-    return 0;
+    return is_own_url(app, aud);
 }
 
 int chsm_auth_principal_from_token(struct chsm_app *app, const char *token, int strict,
@@ -77,7 +93,7 @@ int chsm_auth_principal_from_token(struct chsm_app *app, const char *token, int 
                      "UTC time.");
             return CHSM_EDENIED;
         }
-        if (!audience_ok(claims)) {
+        if (!audience_ok(app, claims)) {
             cJSON_Delete(claims);
             snprintf(err, errlen, "The access token has an invalid audience.");
             return CHSM_EDENIED;
