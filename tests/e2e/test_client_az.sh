@@ -7,7 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 command -v az >/dev/null || { echo "az is not installed (scripts/test.sh installs azure-cli)"; exit 1; }
 
-start_emulator
+# --strict-auth: az's tokens (audience: the cloud's ARM URL) are verified.
+start_emulator --strict-auth
 export AZURE_CONFIG_DIR=$E2E_TMP/az AZURE_CORE_COLLECT_TELEMETRY=0 AZURE_CORE_NO_COLOR=1
 export AZURE_CORE_ONLY_SHOW_ERRORS=1
 # The CLI's requests honour REQUESTS_CA_BUNDLE (which replaces the default

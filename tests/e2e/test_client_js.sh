@@ -6,6 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 NODE_DIR=$(cd "$(dirname "$0")/../clients/node" && pwd)
 command -v node >/dev/null || { echo "node is not installed (scripts/test.sh installs nodejs)"; exit 1; }
+# The pinned packages (see tests/clients/node/package.json) need Node 20 or later.
+NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
+[ "$NODE_MAJOR" -ge 20 ] || { echo "FAIL: node $(node --version) is too old: the pinned @azure packages need Node >= 20"; exit 1; }
 if [ ! -d "$NODE_DIR/node_modules/@azure/arm-storage" ] || [ ! -d "$NODE_DIR/node_modules/@azure/identity" ]; then
     command -v npm >/dev/null || { echo "npm is not installed (scripts/test.sh installs npm)"; exit 1; }
     (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error)
