@@ -8,7 +8,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 
-import { ClientSecretCredential, ManagedIdentityCredential } from "@azure/identity";
+import {
+    ClientSecretCredential,
+    DefaultAzureCredential,
+    ManagedIdentityCredential,
+} from "@azure/identity";
 import { ResourceManagementClient } from "@azure/arm-resources";
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import { StorageManagementClient } from "@azure/arm-storage";
@@ -64,6 +68,31 @@ test("ManagedIdentityCredential gets a token from IDENTITY_ENDPOINT (App Service
     assert.ok(process.env.IDENTITY_ENDPOINT?.endsWith("/msi/token"));
     const t = await new ManagedIdentityCredential().getToken(`${ARM}/.default`);
     assert.ok(claims(t.token).oid);
+});
+
+test("DefaultAzureCredential from environment variables only (AZURE_TENANT_ID=adfs)", async () => {
+    // No option can be passed through the environment to turn instance discovery
+    // off; an ADFS authority ({AZURE_AUTHORITY_HOST}/adfs) is never discovered.
+    const env = {
+        AZURE_TENANT_ID: "adfs",
+        AZURE_CLIENT_ID: "js-env-ci",
+        AZURE_CLIENT_SECRET: "any-secret",
+        AZURE_AUTHORITY_HOST: ARM,
+    };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+        const cred = new DefaultAzureCredential();
+        const t = await cred.getToken(`${ARM}/.default`);
+        assert.equal(claims(t.token).appid, "js-env-ci");
+        const rm = new ResourceManagementClient(cred, SUB, armOptions);
+        for await (const g of rm.resourceGroups.list()) void g;
+    } finally {
+        for (const [k, v] of Object.entries(saved)) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+        }
+    }
 });
 
 test("resource group (@azure/arm-resources)", async () => {

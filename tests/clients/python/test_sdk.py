@@ -135,6 +135,26 @@ class DisasterRecovery(unittest.TestCase):
         tok = ManagedIdentityCredential().get_token(ARM_SCOPE)
         self.assertTrue(claims(tok.token).get("oid"))
 
+    def test_02b_default_credential_from_environment(self):
+        # EnvironmentCredential cannot be told to skip instance discovery; an
+        # ADFS authority ({AZURE_AUTHORITY_HOST}/adfs) is never discovered.
+        from azure.identity import DefaultAzureCredential
+        env = {"AZURE_TENANT_ID": "adfs", "AZURE_CLIENT_ID": "py-env-ci",
+               "AZURE_CLIENT_SECRET": "any-secret", "AZURE_AUTHORITY_HOST": ARM}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            cred = DefaultAzureCredential(exclude_managed_identity_credential=True)
+            self.assertEqual(claims(cred.get_token(ARM_SCOPE).token)["appid"], "py-env-ci")
+            rm = ResourceManagementClient(cred, SUB, base_url=ARM, credential_scopes=[ARM_SCOPE])
+            list(rm.resource_groups.list())
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
     def test_03_resource_group(self):
         need("sp")
         rm = mgmt(ResourceManagementClient)
