@@ -29,6 +29,8 @@ static const char usage[] =
     "  dr          dr run: the whole backup and restore tutorial in one command\n"
     "  mgmt        azcloudhsm_mgmt_util-style shell (crypto officers)\n"
     "  util        azcloudhsm_util-style shell (crypto users)\n"
+    "  emulator    QA controls: faults, requests, operations, clock, reset, state,\n"
+    "              snapshot, fixture\n"
     "\n"
     "Global options:\n"
     "  --endpoint URL       the emulator's ARM URL (env CHSM_ENDPOINT; default: from\n"
@@ -56,6 +58,7 @@ static const struct {
     {"backup", ctl_cmd_backup},       {"restore", ctl_cmd_restore},
     {"operation", ctl_cmd_operation}, {"dr", ctl_cmd_dr},
     {"mgmt", ctl_cmd_mgmt},           {"util", ctl_cmd_util},
+    {"emulator", ctl_cmd_emulator},
 };
 
 /* take_global consumes a global option at argv[*i] (advancing past its value); returns 1

@@ -243,8 +243,11 @@ static int import_table(sqlite3 *db, const char *name, const cJSON *t, char *err
             }
         }
         if (rc == CHSM_OK && sqlite3_step(st) != SQLITE_DONE) {
-            snprintf(err, errlen, "tables.%s.rows[%d] was refused: %s", name, r,
-                     sqlite3_errmsg(db));
+            const char *why = sqlite3_errmsg(db);
+            snprintf(err, errlen, "tables.%s.rows[%d] was refused: %s%s", name, r, why,
+                     strstr(why, "sealed") ? " (key material is only in exports made with "
+                                             "includeKeyMaterial=true)"
+                                           : "");
             rc = CHSM_EINVAL;
         }
         sqlite3_reset(st);
