@@ -154,6 +154,28 @@ static int append_body(chsm_listener *l, exchange *x, const char *data, size_t n
     return !x->failed;
 }
 
+/* early_error answers before any dispatch, in the listener's own error format:
+ * the ARM envelope, or the Blob service's XML with x-ms-error-code. */
+static void early_error(const chsm_listener *l, chsm_response *res, int status,
+                        const char *arm_code, const char *blob_code, const char *message)
+{
+    chsm_buf b = {0};
+    if (l->cfg.kind == CHSM_LISTENER_BLOB) {
+        chsm_buf_printf(&b,
+                        "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>%s</Code>"
+                        "<Message>%s</Message></Error>",
+                        blob_code, message);
+        chsm_response_header(res, "x-ms-error-code", blob_code, 1);
+        size_t n = b.len;
+        chsm_response_set_body(res, status, "application/xml", chsm_buf_steal(&b), n);
+    } else {
+        chsm_buf_printf(&b, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", arm_code, message);
+        size_t n = b.len;
+        chsm_response_set_body(res, status, "application/json; charset=utf-8", chsm_buf_steal(&b),
+                               n);
+    }
+}
+
 static enum MHD_Result send_plain(struct MHD_Connection *c, unsigned int status, const char *json)
 {
     struct MHD_Response *r =
@@ -234,16 +256,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (x->too_big) {
-        char msg[256];
-        snprintf(msg, sizeof msg,
-                 "{\"error\":{\"code\":\"RequestEntityTooLarge\",\"message\":\"The request body "
-                 "is larger than the limit of %zu bytes.\"}}",
+        char msg[160];
+        snprintf(msg, sizeof msg, "The request body is larger than the limit of %zu bytes.",
                  l->cfg.body_limit);
-        char *copy = chsm_strdup(msg);
         chsm_response res;
         chsm_response_init(&res);
-        chsm_response_set_body(&res, 413, "application/json; charset=utf-8", copy,
-                               copy ? strlen(copy) : 0);
+        early_error(l, &res, 413, "RequestEntityTooLarge", "RequestBodyTooLarge", msg);
         res.close_connection = 1;
         enum MHD_Result ret = send_response(c, &res);
         chsm_response_free(&res);
@@ -287,11 +305,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (client_id && strlen(client_id) <= 1024)
         chsm_response_header(&res, "x-ms-client-request-id", client_id, 1);
     if (bad) {
-        const char *msg = "{\"error\":{\"code\":\"InvalidRequestUri\",\"message\":\"The "
-                          "request URI is malformed: a path segment or query parameter has an "
-                          "invalid escape, a NUL byte, an encoded '/', or a '.' or '..' "
-                          "segment.\"}}";
-        chsm_response_set_text(&res, 400, "application/json; charset=utf-8", msg);
+        early_error(l, &res, 400, "InvalidRequestUri", "InvalidUri",
+                    "The request URI is malformed: a path segment or query parameter has an "
+                    "invalid escape, a NUL byte, an encoded '/', or a '.' or '..' segment.");
     } else {
         l->cfg.dispatch(l->cfg.ctx, &req, &res);
     }

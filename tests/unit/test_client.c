@@ -459,8 +459,8 @@ static int start_emulator(void **state)
         FILE *f = freopen(log, "w", stdout);
         (void)f;
         dup2(STDOUT_FILENO, STDERR_FILENO);
-        execl(bin, bin, "--listen", "127.0.0.1:0", "--data-dir", emu_dir, "--log-level", "warn",
-              (char *)NULL);
+        execl(bin, bin, "--listen", "127.0.0.1:0", "--blob-listen", "127.0.0.1:0", "--data-dir",
+              emu_dir, "--log-level", "warn", (char *)NULL);
         _exit(127);
     }
     char path[300];
