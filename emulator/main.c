@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
@@ -106,6 +107,9 @@ int main(int argc, char **argv)
     }
     chsm_log_set_level(cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
+    /* Everything the emulator writes (state, blobs, keys, certificates) is
+     * for the user who runs it only. */
+    umask(077);
 
     chsm_app *app = NULL;
     char err[512] = "";

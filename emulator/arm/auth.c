@@ -93,6 +93,13 @@ int chsm_auth_principal_from_token(struct chsm_app *app, const char *token, int 
                      "UTC time.");
             return CHSM_EDENIED;
         }
+        const char *iss = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claims, "iss"));
+        if (!iss || !chsm_starts_with_ci(iss, "https://sts.windows.net/")) {
+            cJSON_Delete(claims);
+            snprintf(err, errlen,
+                     "The access token is from an issuer this emulator does not trust.");
+            return CHSM_EDENIED;
+        }
         if (!audience_ok(app, claims)) {
             cJSON_Delete(claims);
             snprintf(err, errlen, "The access token has an invalid audience.");

@@ -12,6 +12,7 @@
 #include "arm/errors.h"
 #include "arm/names.h"
 #include "arm/resource.h"
+#include "crypto/jwt.h"
 #include "util/json.h"
 #include "util/status.h"
 
@@ -144,6 +145,16 @@ static void test_tokens(void **state)
     char *aud = chsm_auth_issue_token(app, "t", "o", NULL, "https://example.com/", 60);
     assert_int_equal(chsm_auth_principal_from_token(app, aud, 1, &p, err, sizeof err),
                      CHSM_EDENIED);
+    /* A token signed by our key but naming another issuer fails strict verification. */
+    cJSON *claims = cJSON_CreateObject();
+    cJSON_AddStringToObject(claims, "iss", "https://evil.example/");
+    cJSON_AddStringToObject(claims, "aud", "https://management.azure.com/");
+    cJSON_AddNumberToObject(claims, "exp", 4102444800.0);
+    char *foreign = chsm_crypto_jwt_sign(app->jwt_key, claims);
+    cJSON_Delete(claims);
+    assert_int_equal(chsm_auth_principal_from_token(app, foreign, 1, &p, err, sizeof err),
+                     CHSM_EDENIED);
+    free(foreign);
     /* The default mode accepts opaque tokens but not malformed ones. */
     assert_int_equal(chsm_auth_principal_from_token(app, "opaque-token", 0, &p, err, sizeof err),
                      CHSM_OK);
