@@ -37,11 +37,17 @@ fi
 
 build=${CHSM_FUZZ_BUILD_DIR:-$root/build-fuzz}
 jobs=${CHSM_FUZZ_JOBS:-$(nproc)}
-CC=clang cmake -S "$root" -B "$build" -DCHSM_FUZZ=ON -DCHSM_TESTS=OFF \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 targets=()
 for n in $names; do targets+=("fuzz_$n"); done
-cmake --build "$build" -j"$jobs" --target "${targets[@]}" >/dev/null
+mkdir -p "$build"
+# Quiet unless the build fails, then its whole output.
+if ! { CC=clang cmake -S "$root" -B "$build" -DCHSM_FUZZ=ON -DCHSM_TESTS=OFF \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+    cmake --build "$build" -j"$jobs" --target "${targets[@]}"; } >"$build/fuzz-build.log" 2>&1; then
+    cat "$build/fuzz-build.log" >&2
+    echo "fuzz: the build failed" >&2
+    exit 1
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
