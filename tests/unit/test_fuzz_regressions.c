@@ -87,12 +87,15 @@ static void test_role_assignment_missing_group(void **state)
     chsm_app_close(app);
 }
 
-/* strict_with_exp signs {"aud":ARM,"exp":<exp_json>} with the app's key and
+/* strict_with_exp signs {"aud":ARM,"iss":Entra,"exp":<exp_json>} with the app's key and
  * reads it in the strict mode. */
 static int strict_with_exp(chsm_app *app, const char *exp_json)
 {
     char text[256];
-    snprintf(text, sizeof text, "{\"aud\":\"https://management.azure.com/\",\"exp\":%s}", exp_json);
+    snprintf(text, sizeof text,
+             "{\"aud\":\"https://management.azure.com/\",\"iss\":"
+             "\"https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/\",\"exp\":%s}",
+             exp_json);
     cJSON *claims = cJSON_Parse(text);
     assert_non_null(claims);
     char *token = chsm_crypto_jwt_sign(app->jwt_key, claims);
