@@ -1,0 +1,621 @@
+/* keyvault.c - Microsoft.KeyVault/managedHSMs (the ARM side of a Managed HSM;
+ * its data plane is mhsm/dataplane.c). docs/managed-hsm.md.
+ *
+ * PUT is a long-running operation (201 + Azure-AsyncOperation, provisioning
+ * completes through the operation engine, so --op-duration and QA fault
+ * rules apply to kind managedHSMs/provision); DELETE likewise (202 +
+ * Location, kind managedHSMs/delete) and takes the HSM's keys and local
+ * RBAC with it. properties.hsmUri is the emulator's URL for the HSM. */
+#include "providers/provider.h"
+
+#include "app/app.h"
+#include "arm/errors.h"
+#include "arm/lro.h"
+#include "arm/names.h"
+#include "arm/resource.h"
+#include "arm/versions.h"
+#include "arm/auth.h"
+#include "mhsm/mhsm.h"
+#include "store/resources.h"
+#include "util/json.h"
+#include "util/status.h"
+#include "util/text.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NS "Microsoft.KeyVault"
+#define KIND_PROVISION "managedHSMs/provision"
+#define KIND_DELETE "managedHSMs/delete"
+#define LIST_PAGE 100
+
+static void store_error(chsm_response *res, int rc)
+{
+    chsm_arm_error(res, 500, "InternalServerError", "The state store failed: %s.",
+                   chsm_status_str(rc));
+}
+
+/* hsm_name_ok: 3-24 letters, digits and '-', starting with a letter, ending
+ * with a letter or digit, no "--" (the Managed HSM naming rule). */
+static int hsm_name_ok(const char *n)
+{
+    size_t len = n ? strlen(n) : 0;
+    if (len < 3 || len > 24 || !isalpha((unsigned char)n[0]) || !isalnum((unsigned char)n[len - 1]))
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!isalnum((unsigned char)n[i]) && n[i] != '-')
+            return 0;
+        if (n[i] == '-' && n[i + 1] == '-')
+            return 0;
+    }
+    return 1;
+}
+
+static int hsm_params(chsm_request *req, chsm_response *res, const char **name, char **id)
+{
+    const char *sub = chsm_request_param(req, "subscriptionId");
+    const char *rg = chsm_request_param(req, "resourceGroupName");
+    *name = chsm_request_param(req, "name");
+    if (chsm_arm_require_resource_group(req, res, sub, rg))
+        return 1;
+    if (!hsm_name_ok(*name)) {
+        chsm_arm_error_target(res, 400, "InvalidResourceName", "name",
+                              "The Managed HSM name '%.100s' is invalid: it must be 3-24 "
+                              "letters, digits and '-', start with a letter, end with a letter "
+                              "or digit, and not contain '--'.",
+                              *name ? *name : "");
+        return 1;
+    }
+    *id = chsm_arm_resource_id(sub, rg, NS "/managedHSMs", *name);
+    return *id ? 0 : 1;
+}
+
+static void not_found(chsm_response *res, const char *name)
+{
+    chsm_arm_error(res, 404, "ResourceNotFound",
+                   "The Resource 'Microsoft.KeyVault/managedHSMs/%s' under resource group was "
+                   "not found.",
+                   name);
+}
+
+/* render returns the document as clients see it (hsmUri filled in, internal fields dropped). */
+static cJSON *render(const chsm_request *req, const cJSON *doc)
+{
+    cJSON *out = cJSON_Duplicate(doc, 1);
+    cJSON_DeleteItemFromObject(out, "_provisionOp");
+    cJSON *p = chsm_json_obj(out, "properties");
+    if (p) {
+        char uri[300];
+        const char *scheme = chsm_starts_with_ci(req->base_url, "http://") ? "http" : "https";
+        chsm_mhsm_uri(req->app, scheme, chsm_json_str(out, "name"), uri, sizeof uri);
+        strncat(uri, "/", sizeof uri - strlen(uri) - 1);
+        chsm_json_set_str(p, "hsmUri", uri);
+    }
+    return out;
+}
+
+static void async_header(chsm_request *req, chsm_response *res, const char *location,
+                         const char *op_id, const char *header)
+{
+    char path[512];
+    char *loc = chsm_percent_encode(location ? location : "global", 0);
+    snprintf(path, sizeof path,
+             "/subscriptions/%s/providers/" NS "/locations/%s/operationResults/%s",
+             chsm_request_param(req, "subscriptionId"), loc ? loc : "global", op_id);
+    free(loc);
+    char *url = chsm_arm_abs_url(req, path);
+    if (url)
+        chsm_response_header(res, header, url, 1);
+    chsm_response_header(res, "Retry-After", "1", 1);
+    free(url);
+}
+
+static int valid_guid_list(const cJSON *a)
+{
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1 || cJSON_GetArraySize(a) > 10)
+        return 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, a)
+    {
+        if (!cJSON_IsString(x) || !chsm_is_uuid(x->valuestring))
+            return 0;
+    }
+    return 1;
+}
+
+static void normalize_location(const char *in, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (const char *c = in; *c && n + 1 < outlen; c++)
+        if (*c != ' ')
+            out[n++] = (char)tolower((unsigned char)*c);
+    out[n] = '\0';
+}
+
+static void put_hsm(chsm_request *req, chsm_response *res)
+{
+    const char *name;
+    char *id = NULL;
+    if (hsm_params(req, res, &name, &id))
+        return;
+    cJSON *in = chsm_arm_body_object(req, res, 1);
+    cJSON *doc = NULL;
+    chsm_resource old = {0}, other = {0};
+    chsm_op op = {0};
+    if (!in)
+        goto out;
+    const char *location = chsm_json_str(in, "location");
+    const cJSON *sku = chsm_json_obj(in, "sku");
+    const cJSON *tags = cJSON_GetObjectItem(in, "tags");
+    const cJSON *props = chsm_json_obj(in, "properties");
+    if (!location || !*location) {
+        chsm_arm_error_target(res, 400, "LocationRequired", "location",
+                              "The location property is required for this definition.");
+        goto out;
+    }
+    if (chsm_arm_check_tags(tags, res))
+        goto out;
+    const char *sku_name = sku ? chsm_json_str(sku, "name") : NULL;
+    if (!sku_name ||
+        !(chsm_streq_ci(sku_name, "Standard_B1") || chsm_streq_ci(sku_name, "Custom_B32") ||
+          chsm_streq_ci(sku_name, "Custom_B6"))) {
+        chsm_arm_error_target(res, 400, "InvalidSku", "sku.name",
+                              "The SKU must be {\"family\":\"B\",\"name\":\"Standard_B1\"} (or "
+                              "Custom_B32, Custom_B6).");
+        goto out;
+    }
+    const cJSON *admins = props ? cJSON_GetObjectItem(props, "initialAdminObjectIds") : NULL;
+    const cJSON *retention = props ? cJSON_GetObjectItem(props, "softDeleteRetentionInDays") : NULL;
+    if (retention &&
+        (!cJSON_IsNumber(retention) || retention->valueint < 7 || retention->valueint > 90)) {
+        chsm_arm_error_target(res, 400, "BadRequest", "properties.softDeleteRetentionInDays",
+                              "softDeleteRetentionInDays must be between 7 and 90.");
+        goto out;
+    }
+    chsm_store *s = req->app->store;
+    int rc = chsm_store_begin(s);
+    if (rc != CHSM_OK) {
+        store_error(res, rc);
+        goto out;
+    }
+    rc = chsm_resources_get(s, id, &old);
+    int existed = rc == CHSM_OK;
+    if (rc == CHSM_ENOTFOUND)
+        rc = CHSM_OK;
+    if (rc == CHSM_OK && !existed) {
+        int found = chsm_mhsm_find(req->app, name, &other);
+        if (found == CHSM_OK) {
+            chsm_store_rollback(s);
+            chsm_arm_error(res, 409, "ConflictError",
+                           "The name '%s' is already in use by another Managed HSM (HSM names "
+                           "are global).",
+                           name);
+            goto out;
+        }
+        if (found != CHSM_ENOTFOUND)
+            rc = found;
+        if (rc == CHSM_OK && !valid_guid_list(admins)) {
+            chsm_store_rollback(s);
+            chsm_arm_error_target(res, 400, "BadRequest", "properties.initialAdminObjectIds",
+                                  "properties.initialAdminObjectIds must list 1-10 object ids "
+                                  "(GUIDs) of the initial administrators.");
+            goto out;
+        }
+    }
+    if (rc != CHSM_OK) {
+        chsm_store_rollback(s);
+        store_error(res, rc);
+        goto out;
+    }
+    const cJSON *oldp = existed ? chsm_json_obj(old.body, "properties") : NULL;
+    if (existed && old.body) {
+        const char *old_loc = chsm_json_str(old.body, "location");
+        char a[64], b[64];
+        normalize_location(old_loc ? old_loc : "", a, sizeof a);
+        normalize_location(location, b, sizeof b);
+        if (strcmp(a, b) != 0) {
+            chsm_store_rollback(s);
+            chsm_arm_error(res, 409, "InvalidResourceLocation",
+                           "The resource already exists in location '%s'.", old_loc);
+            goto out;
+        }
+    }
+    char loc[64];
+    normalize_location(location, loc, sizeof loc);
+    doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "id", existed ? old.id : id);
+    cJSON_AddStringToObject(doc, "name", existed ? chsm_json_str(old.body, "name") : name);
+    cJSON_AddStringToObject(doc, "type", NS "/managedHSMs");
+    cJSON_AddStringToObject(doc, "location", loc);
+    cJSON *nsku = cJSON_AddObjectToObject(doc, "sku");
+    cJSON_AddStringToObject(nsku, "family", "B");
+    cJSON_AddStringToObject(nsku, "name", sku_name);
+    cJSON_AddItemToObject(doc, "tags",
+                          cJSON_IsObject(tags) ? cJSON_Duplicate(tags, 1) : cJSON_CreateObject());
+    cJSON_AddItemToObject(
+        doc, "systemData",
+        chsm_arm_system_data(req, existed ? chsm_json_obj(old.body, "systemData") : NULL));
+    cJSON *np = cJSON_AddObjectToObject(doc, "properties");
+    const char *tenant = props ? chsm_json_str(props, "tenantId") : NULL;
+    cJSON_AddStringToObject(np, "tenantId",
+                            tenant                  ? tenant
+                            : req->principal.tid[0] ? req->principal.tid
+                                                    : CHSM_DEFAULT_TENANT);
+    const cJSON *keep_admins =
+        existed ? cJSON_GetObjectItem(oldp, "initialAdminObjectIds") : admins;
+    cJSON_AddItemToObject(np, "initialAdminObjectIds",
+                          keep_admins ? cJSON_Duplicate(keep_admins, 1) : cJSON_CreateArray());
+    cJSON_AddStringToObject(np, "hsmUri", "");
+    cJSON_AddBoolToObject(np, "enableSoftDelete", 1);
+    int days = retention ? retention->valueint : 90;
+    if (!retention && existed) {
+        const cJSON *od = cJSON_GetObjectItem(oldp, "softDeleteRetentionInDays");
+        if (cJSON_IsNumber(od))
+            days = od->valueint;
+    }
+    cJSON_AddNumberToObject(np, "softDeleteRetentionInDays", days);
+    /* Purge protection cannot be turned off once on. */
+    int purge = (props && cJSON_IsTrue(cJSON_GetObjectItem(props, "enablePurgeProtection"))) ||
+                (existed && cJSON_IsTrue(cJSON_GetObjectItem(oldp, "enablePurgeProtection")));
+    cJSON_AddBoolToObject(np, "enablePurgeProtection", purge);
+    const char *pna = props ? chsm_json_str(props, "publicNetworkAccess") : NULL;
+    cJSON_AddStringToObject(np, "publicNetworkAccess", pna ? pna : "Enabled");
+    const cJSON *acls = props ? cJSON_GetObjectItem(props, "networkAcls") : NULL;
+    if (cJSON_IsObject(acls))
+        cJSON_AddItemToObject(np, "networkAcls", cJSON_Duplicate(acls, 1));
+    const char *old_ps = oldp ? chsm_json_str(oldp, "provisioningState") : NULL;
+    cJSON_AddStringToObject(np, "provisioningState", old_ps ? old_ps : "Provisioning");
+    cJSON_AddStringToObject(np, "statusMessage",
+                            old_ps && strcmp(old_ps, "Succeeded") == 0
+                                ? "The Managed HSM is provisioned and ready to use."
+                                : "Provisioning the Managed HSM.");
+    cJSON *sd = cJSON_AddObjectToObject(np, "securityDomainProperties");
+    cJSON_AddStringToObject(sd, "activationStatus", "Active");
+    cJSON_AddStringToObject(sd, "activationStatusMessage",
+                            "The emulator activates Managed HSMs without a security domain "
+                            "download.");
+    const cJSON *identity = chsm_json_obj(in, "identity");
+    if (identity) {
+        cJSON *ni = cJSON_Duplicate(identity, 1);
+        const char *t = chsm_json_str(identity, "type");
+        if (t && chsm_starts_with_ci(t, "SystemAssigned")) {
+            const cJSON *oi = existed ? chsm_json_obj(old.body, "identity") : NULL;
+            const char *pid = oi ? chsm_json_str(oi, "principalId") : NULL;
+            char fresh[37];
+            chsm_uuid(fresh);
+            chsm_json_set_str(ni, "principalId", pid ? pid : fresh);
+            chsm_json_set_str(ni, "tenantId", chsm_json_str(np, "tenantId"));
+        }
+        cJSON_AddItemToObject(doc, "identity", ni);
+    }
+    if (!existed) {
+        rc = chsm_lro_begin(req->app, KIND_PROVISION, id, NULL, &op);
+        if (rc == CHSM_OK)
+            cJSON_AddStringToObject(doc, "_provisionOp", op.id);
+        /* The initial administrators get Managed HSM Administrator at "/". */
+        const cJSON *a;
+        cJSON_ArrayForEach(a, admins)
+        {
+            if (rc != CHSM_OK)
+                break;
+            char ra[37];
+            chsm_uuid(ra);
+            rc = chsm_mhsm_assign(req->app, id, ra, "/", CHSM_MHSM_ROLE_ADMINISTRATOR,
+                                  a->valuestring, NULL);
+        }
+    } else {
+        const char *pop = chsm_json_str(old.body, "_provisionOp");
+        if (pop)
+            cJSON_AddStringToObject(doc, "_provisionOp", pop);
+    }
+    chsm_resource r = {.id = existed ? old.id : id,
+                       .type = NS "/managedHSMs",
+                       .name = (char *)chsm_json_str(doc, "name"),
+                       .subscription = (char *)chsm_request_param(req, "subscriptionId"),
+                       .resource_group = (char *)chsm_request_param(req, "resourceGroupName"),
+                       .body = doc,
+                       .created_ms = old.created_ms};
+    if (rc == CHSM_OK)
+        rc = chsm_resources_put(s, &r);
+    if (rc == CHSM_OK)
+        rc = chsm_store_commit(s);
+    else
+        chsm_store_rollback(s);
+    if (rc != CHSM_OK) {
+        store_error(res, rc);
+        goto out;
+    }
+    chsm_arm_json(res, existed ? 200 : 201, render(req, doc));
+    if (!existed)
+        async_header(req, res, loc, op.id, "Azure-AsyncOperation");
+out:
+    chsm_op_clear(&op);
+    chsm_resource_clear(&old);
+    chsm_resource_clear(&other);
+    cJSON_Delete(doc);
+    cJSON_Delete(in);
+    free(id);
+}
+
+/* load_hsm reads the HSM, completing its provisioning first if it is due. */
+static int load_hsm(chsm_app *app, const char *id, chsm_resource *out)
+{
+    int rc = chsm_resources_get(app->store, id, out);
+    if (rc != CHSM_OK)
+        return rc;
+    const char *pop = chsm_json_str(out->body, "_provisionOp");
+    const char *ps = chsm_json_str(chsm_json_obj(out->body, "properties"), "provisioningState");
+    if (pop && ps && strcmp(ps, "Provisioning") == 0) {
+        chsm_op op;
+        if (chsm_lro_get(app, pop, &op) == CHSM_OK) {
+            chsm_op_clear(&op);
+            chsm_resource_clear(out);
+            rc = chsm_resources_get(app->store, id, out);
+        }
+    }
+    return rc;
+}
+
+static void get_hsm(chsm_request *req, chsm_response *res)
+{
+    const char *name;
+    char *id;
+    if (hsm_params(req, res, &name, &id))
+        return;
+    chsm_resource r;
+    int rc = load_hsm(req->app, id, &r);
+    free(id);
+    if (rc == CHSM_ENOTFOUND) {
+        not_found(res, name);
+        return;
+    }
+    if (rc != CHSM_OK) {
+        store_error(res, rc);
+        return;
+    }
+    chsm_arm_json(res, 200, render(req, r.body));
+    chsm_resource_clear(&r);
+}
+
+static void patch_hsm(chsm_request *req, chsm_response *res)
+{
+    const char *name;
+    char *id;
+    if (hsm_params(req, res, &name, &id))
+        return;
+    cJSON *in = chsm_arm_body_object(req, res, 1);
+    if (!in) {
+        free(id);
+        return;
+    }
+    const cJSON *tags = cJSON_GetObjectItem(in, "tags");
+    if (chsm_arm_check_tags(tags, res)) {
+        cJSON_Delete(in);
+        free(id);
+        return;
+    }
+    chsm_store *s = req->app->store;
+    chsm_resource r = {0};
+    int rc = chsm_store_begin(s);
+    if (rc == CHSM_OK)
+        rc = chsm_resources_get(s, id, &r);
+    if (rc == CHSM_OK) {
+        if (cJSON_IsObject(tags))
+            chsm_json_set(r.body, "tags", cJSON_Duplicate(tags, 1));
+        const cJSON *props = chsm_json_obj(in, "properties");
+        cJSON *p = chsm_json_obj(r.body, "properties");
+        if (props && p) {
+            if (cJSON_IsTrue(cJSON_GetObjectItem(props, "enablePurgeProtection")))
+                chsm_json_set(p, "enablePurgeProtection", cJSON_CreateTrue());
+            const char *pna = chsm_json_str(props, "publicNetworkAccess");
+            if (pna)
+                chsm_json_set_str(p, "publicNetworkAccess", pna);
+        }
+        chsm_json_set(r.body, "systemData",
+                      chsm_arm_system_data(req, chsm_json_obj(r.body, "systemData")));
+        rc = chsm_resources_put(s, &r);
+    }
+    if (rc == CHSM_OK)
+        rc = chsm_store_commit(s);
+    else
+        chsm_store_rollback(s);
+    if (rc == CHSM_ENOTFOUND)
+        not_found(res, name);
+    else if (rc != CHSM_OK)
+        store_error(res, rc);
+    else
+        chsm_arm_json(res, 200, render(req, r.body));
+    chsm_resource_clear(&r);
+    cJSON_Delete(in);
+    free(id);
+}
+
+static void delete_hsm(chsm_request *req, chsm_response *res)
+{
+    const char *name;
+    char *id;
+    if (hsm_params(req, res, &name, &id))
+        return;
+    chsm_store *s = req->app->store;
+    chsm_resource r = {0};
+    chsm_op op = {0};
+    int rc = chsm_store_begin(s);
+    if (rc == CHSM_OK)
+        rc = chsm_resources_get(s, id, &r);
+    if (rc == CHSM_OK) {
+        cJSON *p = chsm_json_obj(r.body, "properties");
+        if (p)
+            chsm_json_set_str(p, "provisioningState", "Deleting");
+        rc = chsm_resources_put(s, &r);
+    }
+    if (rc == CHSM_OK)
+        rc = chsm_lro_begin(req->app, KIND_DELETE, id, NULL, &op);
+    if (rc == CHSM_OK)
+        rc = chsm_store_commit(s);
+    else
+        chsm_store_rollback(s);
+    if (rc == CHSM_ENOTFOUND) {
+        chsm_arm_json(res, 204, NULL);
+    } else if (rc != CHSM_OK) {
+        store_error(res, rc);
+    } else {
+        chsm_arm_json(res, 202, NULL);
+        async_header(req, res, chsm_json_str(r.body, "location"), op.id, "Location");
+    }
+    chsm_op_clear(&op);
+    chsm_resource_clear(&r);
+    free(id);
+}
+
+static int run_provision(chsm_app *app, chsm_op *op)
+{
+    chsm_resource r;
+    int rc = chsm_resources_get(app->store, op->resource_id, &r);
+    if (rc == CHSM_ENOTFOUND) {
+        chsm_lro_fail(op, "ResourceNotFound", "The Managed HSM was deleted while provisioning.");
+        return CHSM_OK;
+    }
+    if (rc != CHSM_OK)
+        return rc;
+    cJSON *p = chsm_json_obj(r.body, "properties");
+    if (p) {
+        chsm_json_set_str(p, "provisioningState", "Succeeded");
+        chsm_json_set_str(p, "statusMessage", "The Managed HSM is provisioned and ready to use.");
+    }
+    rc = chsm_resources_put(app->store, &r);
+    chsm_resource_clear(&r);
+    if (rc == CHSM_OK)
+        chsm_lro_succeed(op, NULL);
+    return rc;
+}
+
+static int run_delete(chsm_app *app, chsm_op *op)
+{
+    int rc = chsm_resources_delete_under(app->store, op->resource_id, NULL);
+    if (rc == CHSM_OK) {
+        rc = chsm_resources_delete(app->store, op->resource_id);
+        if (rc == CHSM_ENOTFOUND)
+            rc = CHSM_OK;
+    }
+    if (rc == CHSM_OK)
+        chsm_lro_succeed(op, NULL);
+    return rc;
+}
+
+static void list_hsms(chsm_request *req, chsm_response *res, const char *rg)
+{
+    const char *sub = chsm_request_param(req, "subscriptionId");
+    if (rg ? chsm_arm_require_resource_group(req, res, sub, rg)
+           : !chsm_arm_valid_subscription(sub)) {
+        if (!rg)
+            chsm_arm_error(res, 400, "InvalidSubscriptionId",
+                           "The provided subscription identifier '%.100s' is malformed or "
+                           "invalid.",
+                           sub ? sub : "");
+        return;
+    }
+    chsm_resource_query q = {.type = NS "/managedHSMs",
+                             .subscription = sub,
+                             .resource_group = rg,
+                             .after_id = chsm_request_query(req, "$skiptoken"),
+                             .limit = LIST_PAGE + 1};
+    chsm_resource *rows = NULL;
+    size_t n = 0;
+    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
+    if (rc != CHSM_OK) {
+        store_error(res, rc);
+        return;
+    }
+    cJSON *items = cJSON_CreateArray();
+    for (size_t i = 0; i < n && i < LIST_PAGE; i++)
+        cJSON_AddItemToArray(items, render(req, rows[i].body));
+    char *next = n > LIST_PAGE ? chsm_arm_next_link(req, rows[LIST_PAGE - 1].id) : NULL;
+    chsm_resources_free(rows, n);
+    chsm_arm_json(res, 200, chsm_arm_list_body(items, next));
+    free(next);
+}
+
+static void list_by_rg(chsm_request *req, chsm_response *res)
+{
+    list_hsms(req, res, chsm_request_param(req, "resourceGroupName"));
+}
+
+static void list_by_sub(chsm_request *req, chsm_response *res)
+{
+    list_hsms(req, res, NULL);
+}
+
+/* GET .../locations/{loc}/operationResults/{id}: the Azure-AsyncOperation
+ * status body, and for DELETE's Location: 202 while running, 200 when done. */
+static void get_operation(chsm_request *req, chsm_response *res)
+{
+    const char *opid = chsm_request_param(req, "operationId");
+    chsm_op op = {0};
+    int rc = opid && strlen(opid) == 32 ? chsm_lro_get(req->app, opid, &op) : CHSM_ENOTFOUND;
+    if (rc == CHSM_OK && strncmp(op.kind, "managedHSMs/", 12) != 0) {
+        chsm_op_clear(&op);
+        rc = CHSM_ENOTFOUND;
+    }
+    if (rc == CHSM_ENOTFOUND) {
+        chsm_arm_error(res, 404, "OperationNotFound", "The operation '%.64s' was not found.",
+                       opid ? opid : "");
+        return;
+    }
+    if (rc != CHSM_OK) {
+        store_error(res, rc);
+        return;
+    }
+    cJSON *b = cJSON_CreateObject();
+    char *url = chsm_arm_abs_url(req, req->raw_path);
+    cJSON_AddStringToObject(b, "id", url ? url : op.id);
+    free(url);
+    cJSON_AddStringToObject(b, "name", op.id);
+    cJSON_AddStringToObject(b, "status", op.status);
+    char t[40];
+    chsm_format_time(op.start_ms, t, sizeof t);
+    cJSON_AddStringToObject(b, "startTime", t);
+    if (op.end_ms) {
+        chsm_format_time(op.end_ms, t, sizeof t);
+        cJSON_AddStringToObject(b, "endTime", t);
+    }
+    if (op.error_code)
+        cJSON_AddItemToObject(b, "error",
+                              chsm_arm_error_detail(op.error_code, op.error_message
+                                                                       ? op.error_message
+                                                                       : "The operation failed."));
+    chsm_arm_json(res, 200, b);
+    if (strcmp(op.status, CHSM_OP_IN_PROGRESS) == 0)
+        chsm_response_header(res, "Retry-After", "1", 1);
+    chsm_op_clear(&op);
+}
+
+static int keyvault_init(chsm_app *app)
+{
+    int rc = chsm_lro_register(app->lro, KIND_PROVISION, run_provision);
+    if (rc == CHSM_OK)
+        rc = chsm_lro_register(app->lro, KIND_DELETE, run_delete);
+    return rc;
+}
+
+#define HSM                                                                                        \
+    "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/" NS             \
+    "/managedHSMs"
+#define V chsm_api_keyvault
+
+static const chsm_route routes[] = {
+    {"PUT", HSM "/{name}", put_hsm, "managedHSMs/write", V, 0},
+    {"GET", HSM "/{name}", get_hsm, "managedHSMs/read", V, 0},
+    {"PATCH", HSM "/{name}", patch_hsm, "managedHSMs/write", V, 0},
+    {"DELETE", HSM "/{name}", delete_hsm, "managedHSMs/delete", V, 0},
+    {"GET", HSM, list_by_rg, "managedHSMs/list", V, 0},
+    {"GET", "/subscriptions/{subscriptionId}/providers/" NS "/managedHSMs", list_by_sub,
+     "managedHSMs/list", V, 0},
+    {"GET",
+     "/subscriptions/{subscriptionId}/providers/" NS
+     "/locations/{location}/operationResults/{operationId}",
+     get_operation, "managedHSMs/operationResults/read", V, 0},
+};
+
+const chsm_provider chsm_provider_keyvault = {NS, routes, CHSM_COUNT(routes), keyvault_init};
