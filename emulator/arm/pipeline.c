@@ -10,6 +10,7 @@
 #include "util/text.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Methods whose body ARM reads as JSON. */
@@ -49,6 +50,30 @@ static void not_found(const chsm_request *req, chsm_response *res)
                    req->raw_path ? req->raw_path : "");
 }
 
+/* mhsm_host_rewrite serves https://{name}.managedhsm.localhost:PORT/... as
+ * /mhsm/{name}/... (the Managed HSM data plane, mhsm/dataplane.c). */
+static int mhsm_host_rewrite(chsm_request *req)
+{
+    const char *host = chsm_request_header(req, "Host");
+    static const char suffix[] = ".managedhsm.localhost";
+    if (!host || !req->raw_path)
+        return CHSM_OK;
+    size_t n = strcspn(host, ":");
+    size_t sl = sizeof suffix - 1;
+    if (n <= sl || n - sl > 64 || !chsm_starts_with_ci(host + n - sl, suffix))
+        return CHSM_OK;
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "/mhsm/%.*s%s", (int)(n - sl), host, req->raw_path) >=
+        sizeof path)
+        return CHSM_EINVAL;
+    for (size_t i = 0; i < req->nsegments; i++)
+        free(req->segments[i]);
+    free(req->segments);
+    req->segments = NULL;
+    req->nsegments = 0;
+    return chsm_request_set_path(req, path);
+}
+
 void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *res)
 {
     const char *corr = chsm_request_header(req, "x-ms-correlation-request-id");
@@ -59,6 +84,10 @@ void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *r
     }
     chsm_response_header(res, "x-ms-correlation-request-id", corr, 1);
 
+    if (mhsm_host_rewrite(req) != CHSM_OK) {
+        chsm_arm_error(res, 400, "InvalidUri", "The request path is invalid.");
+        return;
+    }
     const chsm_route *route = NULL;
     char allow[128];
     int rc = chsm_router_match(app->arm_router, req, &route, allow, sizeof allow);

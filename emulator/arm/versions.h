@@ -16,6 +16,12 @@ extern const char *const chsm_api_authorization[];
 extern const char *const chsm_api_cloudhsm[];
 /* Microsoft.Network: virtual networks, subnets, private endpoints. */
 extern const char *const chsm_api_network[];
+/* Microsoft.KeyVault: managedHSMs (and vaults). */
+extern const char *const chsm_api_keyvault[];
+/* The Managed HSM data plane (Key Vault api-versions 7.2 ... 2025-07-01). */
+extern const char *const chsm_api_managedhsm[];
+/* Microsoft.Compute: virtualMachines, diskEncryptionSets. */
+extern const char *const chsm_api_compute[];
 /* Microsoft.RecoveryServices vaults and backup. */
 extern const char *const chsm_api_recoveryservices[];
 

@@ -26,7 +26,8 @@
 #define BACKDATE_SECONDS 3600
 #define SERIAL_BYTES 16
 #define LEAF_SAN                                                                                   \
-    "DNS:localhost,DNS:*.blob.localhost,DNS:*.hsm.localhost,DNS:*.localhost,IP:127.0.0.1,IP:::1"
+    "DNS:localhost,DNS:*.blob.localhost,DNS:*.hsm.localhost,DNS:*.managedhsm.localhost,"        \
+    "DNS:*.localhost,IP:127.0.0.1,IP:::1"
 
 /* set_err writes a message, followed by OpenSSL's last error if there is one, and
  * empties OpenSSL's thread-local error queue so it cannot confuse a later call. */

@@ -13,6 +13,9 @@ extern const chsm_provider chsm_provider_network;
 extern const chsm_provider chsm_provider_storage;
 extern const chsm_provider chsm_provider_cloudhsm;
 extern const chsm_provider chsm_provider_hsm_data_plane;
+extern const chsm_provider chsm_provider_keyvault;
+extern const chsm_provider chsm_provider_mhsm_data_plane;
+extern const chsm_provider chsm_provider_compute;
 
 const chsm_provider *const chsm_providers[] = {
     &chsm_provider_control,
@@ -20,10 +23,13 @@ const chsm_provider *const chsm_providers[] = {
     &chsm_provider_identity_platform,
     &chsm_provider_resources,
     &chsm_provider_managed_identity,
+    &chsm_provider_mhsm_data_plane, /* before authorization: /mhsm/{name}/providers/... */
     &chsm_provider_authorization,
     &chsm_provider_network,
     &chsm_provider_storage,
     &chsm_provider_cloudhsm,
     &chsm_provider_hsm_data_plane,
+    &chsm_provider_keyvault,
+    &chsm_provider_compute,
     NULL,
 };
