@@ -16,6 +16,7 @@ extern const chsm_provider chsm_provider_hsm_data_plane;
 extern const chsm_provider chsm_provider_keyvault;
 extern const chsm_provider chsm_provider_mhsm_data_plane;
 extern const chsm_provider chsm_provider_compute;
+extern const chsm_provider chsm_provider_recoveryservices;
 
 const chsm_provider *const chsm_providers[] = {
     &chsm_provider_control,
@@ -31,5 +32,6 @@ const chsm_provider *const chsm_providers[] = {
     &chsm_provider_hsm_data_plane,
     &chsm_provider_keyvault,
     &chsm_provider_compute,
+    &chsm_provider_recoveryservices,
     NULL,
 };
