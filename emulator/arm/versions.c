@@ -52,8 +52,11 @@ const char *const chsm_api_keyvault[] = {
     "2025-05-01",         NULL,
 };
 
+/* Plus the previews SDKs shipped with (Debian's azure-keyvault-keys 4.8.0b3 sends 7.4-preview.1).
+ */
 const char *const chsm_api_managedhsm[] = {
-    "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01", NULL,
+    "7.2",         "7.3",           "7.4",           "7.5",           "7.6",           "2025-07-01",
+    "7.3-preview", "7.4-preview.1", "7.5-preview.1", "7.6-preview.1", "7.6-preview.2", NULL,
 };
 
 const char *const chsm_api_compute[] = {
