@@ -272,7 +272,11 @@ int chsmc_lro_wait(chsmc_client *c, const char *method, const char *path_or_url,
         char label[128];
         chsmc_lro_classify(mode, initial, label, sizeof label, NULL);
         report(&w, label);
-        rc = pause_or_timeout(&w, initial, e);
+        /* The first poll comes at once, as in the header modes, unless the server asked for a
+         * pause: an operation that is already done (provisioning with duration 0) costs one
+         * GET, not a second of sleep. Later polls are paced by Retry-After. */
+        if (chsmc_lro_retry_after_ms(initial, 0) > 0)
+            rc = pause_or_timeout(&w, initial, e);
     }
     chsmc_response last = {0};
     if (rc == CHSMC_OK)
