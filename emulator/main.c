@@ -167,6 +167,7 @@ int main(int argc, char **argv)
     bc.port = cfg.blob_port;
     bc.body_limit = cfg.blob_body_limit;
     bc.spill_threshold = 1024 * 1024;
+    bc.fsync_spill = cfg.fsync; /* power-loss durability only with --fsync, as for the store */
     chsm_listener *blob = NULL, *blob6 = NULL;
     if (chsm_listener_start(&bc, &blob, err, sizeof err) != CHSM_OK) {
         chsm_log(CHSM_LOG_ERROR, "cannot start the Blob listener: %s", err);

@@ -16,6 +16,8 @@
 typedef struct chsm_blob_content {
     char data[1100]; /* <data-dir>/blobs/data */
     char tmp[1100];  /* <data-dir>/blobs/tmp */
+    int fsync;       /* fsync files and the folder before a commit (--fsync); without it a
+                        committed blob survives any process crash, as the store's commits do */
 } chsm_blob_content;
 
 /* A file being written (chsm_blob_content_create ... _commit or _abort). */

@@ -114,6 +114,7 @@ int chsm_blob_open(chsm_app *app, char *err, size_t errlen)
         free(svc);
         return rc;
     }
+    svc->content.fsync = app->cfg.fsync;
     /* Files no row references were written by requests that never committed
      * (a crash in between) or deleted rows whose files outlived a crash. */
     rc = chsm_blob_content_collect(&svc->content, keep_referenced, app);

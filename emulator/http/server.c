@@ -293,7 +293,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         bad = 1;
     build_base_url(l, &req);
     if (x->spill_fd >= 0) {
-        fsync(x->spill_fd);
+        if (l->cfg.fsync_spill)
+            fsync(x->spill_fd);
         req.body_path = x->spill_path;
         req.body_len = x->received;
     } else {

@@ -23,6 +23,7 @@ typedef struct chsm_listener_config {
     size_t body_limit;        /* larger bodies get 413 */
     size_t spill_threshold;   /* bodies over this go to a temp file (0: never) */
     const char *spill_dir;    /* where temp files go */
+    int fsync_spill;          /* fsync a spilled body before dispatch (--fsync) */
     int timeout_s;            /* idle connection timeout */
     const char *tls_cert_pem; /* NULL: plain HTTP */
     const char *tls_key_pem;
