@@ -146,20 +146,29 @@ class Emulator:
         ready = os.path.join(self.data, "emulator.json")
         if os.path.exists(ready):
             os.remove(ready)
+        in_memory = "--in-memory" in flags
+        # --in-memory keeps emulator.json in its own temp dir: listen on known ports instead.
+        listen = ("127.0.0.1:%d" % free_port(), "127.0.0.1:%d" % free_port()) if in_memory \
+            else ("127.0.0.1:0", "127.0.0.1:0")
         self.t0 = time.monotonic()
-        self.proc = start([os.path.join(ARGS.build, "chsm-emulator"), "--listen", "127.0.0.1:0",
-                           "--blob-listen", "127.0.0.1:0", "--data-dir", self.data,
+        self.proc = start([os.path.join(ARGS.build, "chsm-emulator"), "--listen", listen[0],
+                           "--blob-listen", listen[1], "--data-dir", self.data,
                            "--log-level", "warn"] + list(flags),
                           os.path.join(TMP, "emu-%s.log" % name))
-        while not os.path.exists(ready) or os.path.getsize(ready) == 0:
-            if self.proc.poll() is not None:
-                raise RuntimeError("emulator %s exited: see %s" % (name, TMP))
-            time.sleep(0.0005)
-        time.sleep(0.01)  # the file is written whole, but be safe with the reader
-        info = json.load(open(ready))
-        self.arm, self.blob = info["armUrl"], info.get("blobUrl")
-        self.ca = info.get("caCert")
-        self.tls = self.arm.startswith("https")
+        if in_memory:
+            self.tls = "--no-tls" not in flags
+            self.arm = "%s://%s" % ("https" if self.tls else "http", listen[0])
+            self.blob = "%s://%s" % ("https" if self.tls else "http", listen[1])
+            self.ca = None
+        else:
+            while not os.path.exists(ready) or os.path.getsize(ready) == 0:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("emulator %s exited: see %s" % (name, TMP))
+                time.sleep(0.0005)
+            info = json.load(open(ready))
+            self.arm, self.blob = info["armUrl"], info.get("blobUrl")
+            self.ca = info.get("caCert")
+            self.tls = self.arm.startswith("https")
         u = urllib.parse.urlparse(self.arm)
         self.host, self.port = u.hostname, u.port
         if wait_http(self.host, self.port, "/_emulator/health", self.tls) != 200:
