@@ -2,7 +2,9 @@
 # test.sh - installs what the tests need, builds from scratch (a normal build
 # and an AddressSanitizer + UndefinedBehaviorSanitizer build) and runs every
 # test under ctest in both, then each libFuzzer harness for 30 s
-# (scripts/fuzz.sh). Exits non-zero if anything fails.
+# (scripts/fuzz.sh); after the normal suite, the benchmark harness in smoke mode
+# (scripts/bench.sh --smoke).
+# Exits non-zero if anything fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/deps.sh"
@@ -30,6 +32,10 @@ run_suite() {
 }
 
 run_suite normal
+# The benchmark harness in smoke mode (a few seconds per case, bars reported, not asserted),
+# so it keeps working; Azurite missing (no network for npm) is reported, not a failure.
+echo "=== benchmark harness (smoke) ==="
+"$root/scripts/bench.sh" --smoke --build-dir "$root/build-test-normal"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 run_suite sanitize -DCHSM_SANITIZE=ON
