@@ -261,12 +261,16 @@ def ensure_azurite():
         NOTES.append("Azurite: npm is not installed, so the peer is missing from this run.")
         return False
     log("installing Azurite into bench/node (npm ci)")
-    r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                       cwd=os.path.join(ROOT, "bench", "node"), capture_output=True, text=True,
-                       timeout=300)
-    if r.returncode != 0 or not os.path.exists(azurite_bin()):
-        NOTES.append("Azurite could not be installed (npm ci failed: %s), so the peer is "
-                     "missing from this run." % (r.stderr.strip().splitlines() or ["?"])[-1])
+    try:
+        r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                           cwd=os.path.join(ROOT, "bench", "node"), capture_output=True,
+                           text=True, timeout=180)
+        why = (r.stderr.strip().splitlines() or ["?"])[-1] if r.returncode else ""
+    except (subprocess.TimeoutExpired, OSError) as e:
+        why = str(e)
+    if why or not os.path.exists(azurite_bin()):
+        NOTES.append("Azurite could not be installed (npm ci: %s), so the peer is missing "
+                     "from this run." % (why or "no azurite-blob"))
         return False
     return True
 
