@@ -16,10 +16,14 @@
 #define ROUTER_MAX_TEMPLATE_SEGMENTS 24
 #define ROUTER_MAX_CAPTURES 8
 
+enum { SEG_LITERAL = 0, SEG_CAPTURE, SEG_GREEDY };
+
 typedef struct compiled_route {
     const chsm_route *route;
-    char *segs[ROUTER_MAX_TEMPLATE_SEGMENTS]; /* owned copies of template segments */
+    char *segs[ROUTER_MAX_TEMPLATE_SEGMENTS];         /* owned copies of template segments */
+    unsigned char kind[ROUTER_MAX_TEMPLATE_SEGMENTS]; /* SEG_* of each segment */
     size_t nsegs;
+    int greedy; /* has a {*name} segment: matches nsegs or more request segments */
 } compiled_route;
 
 struct chsm_router {
@@ -70,6 +74,10 @@ int chsm_router_add(chsm_router *r, const chsm_route *routes, size_t n)
             c->segs[c->nsegs] = chsm_strndup(s, len);
             if (!c->segs[c->nsegs])
                 return CHSM_ENOMEM;
+            c->kind[c->nsegs] = len >= 2 && s[0] == '{' && s[len - 1] == '}'
+                                    ? (len >= 3 && s[1] == '*' ? SEG_GREEDY : SEG_CAPTURE)
+                                    : SEG_LITERAL;
+            c->greedy |= c->kind[c->nsegs] == SEG_GREEDY;
             c->nsegs++;
             s += len;
             while (*s == '/')
@@ -80,20 +88,14 @@ int chsm_router_add(chsm_router *r, const chsm_route *routes, size_t n)
     return CHSM_OK;
 }
 
-static int is_capture(const char *seg)
-{
-    size_t n = strlen(seg);
-    return n >= 2 && seg[0] == '{' && seg[n - 1] == '}';
-}
-
 static int match_from(const compiled_route *c, size_t ti, char **segs, size_t nsegs, size_t si,
                       capture *caps, size_t *ncaps)
 {
     if (ti == c->nsegs)
         return si == nsegs;
     const char *t = c->segs[ti];
-    if (is_capture(t)) {
-        int greedy = t[1] == '*';
+    if (c->kind[ti] != SEG_LITERAL) {
+        int greedy = c->kind[ti] == SEG_GREEDY;
         const char *name = t + (greedy ? 2 : 1);
         size_t name_len = strlen(t) - (greedy ? 3 : 2);
         if (*ncaps >= ROUTER_MAX_CAPTURES)
@@ -154,6 +156,10 @@ int chsm_router_match(const chsm_router *r, chsm_request *req, const chsm_route 
         const compiled_route *c = &r->routes[i];
         capture caps[ROUTER_MAX_CAPTURES];
         size_t ncaps = 0;
+        /* Most routes fail on length alone: each template segment takes one request segment,
+         * a {*name} one or more. */
+        if (c->greedy ? req->nsegments < c->nsegs : req->nsegments != c->nsegs)
+            continue;
         if (!match_from(c, 0, req->segments, req->nsegments, 0, caps, &ncaps))
             continue;
         if (strcmp(c->route->method, req->method) == 0) {
