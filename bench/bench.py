@@ -691,7 +691,9 @@ def case_lro():
 
 def case_idle_rss(emu_tls):
     time.sleep(0.5)
-    RESULTS["idle_rss"] = {"emulator_after_start_kib": emu_tls.idle_rss}
+    RESULTS["idle_rss"] = {"emulator_after_start_kib": emu_tls.idle_rss,
+                           "emulator_private_kib": emu_tls.idle_anon,
+                           "emulator_now_kib": rss_kib(emu_tls.pid)}
     if AZURITE:
         for mode in ("memory", "disk"):
             a = Azurite(mode)
@@ -700,6 +702,7 @@ def case_idle_rss(emu_tls):
                           account_sas(DEV_ACCOUNT, DEV_KEY))
                 time.sleep(0.5)
                 RESULTS["idle_rss"]["azurite_%s_kib" % mode] = rss_kib(a.pid)
+                RESULTS["idle_rss"]["azurite_%s_private_kib" % mode] = rss_kib(a.pid, "RssAnon")
             finally:
                 a.stop()
 
@@ -885,7 +888,9 @@ def report():
         peers = ", ".join("Azurite %s %s MiB" % (m, fmt(ir["azurite_%s_kib" % m] / 1024,
                                                          digits=1))
                           for m in ("memory", "disk") if ir.get("azurite_%s_kib" % m))
-        row("Idle RSS after start", fmt(v, " MiB", 1), peers or "missing",
+        row("Idle RSS after start (private, RssAnon: %s MiB; the rest is shared library "
+            "pages)" % fmt((ir.get("emulator_private_kib") or 0) / 1024, digits=1),
+            fmt(v, " MiB", 1), peers or "missing",
             fmt(ratio(ir.get("azurite_memory_kib"), ir["emulator_after_start_kib"]), "× less",
                 0) if ir.get("azurite_memory_kib") else "n/a", "< 10 MiB", v < 10)
     if arm:
@@ -982,7 +987,9 @@ def main():
         AZURITE = ensure_azurite() if only & {"cold_start", "blob_small", "blob_large",
                                               "idle_rss"} else False
         emu_tls = Emulator("tls", [])
+        time.sleep(0.3)  # let the worker threads settle
         emu_tls.idle_rss = rss_kib(emu_tls.pid)
+        emu_tls.idle_anon = rss_kib(emu_tls.pid, "RssAnon")
         emu_plain = Emulator("plain", ["--no-tls"])
         steps = [("idle_rss", lambda: case_idle_rss(emu_tls)),
                  ("arm", lambda: case_arm(emu_tls, emu_plain)),
