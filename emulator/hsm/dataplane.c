@@ -1006,12 +1006,11 @@ static void store_new_keys(dp *d, new_key *nk, int count, const char *key_id)
     if (rc == CHSM_OK) {
         int exists = chsm_hsm_repo_key_id_exists(s, d->c.resource_id, key_id);
         rc = exists < 0 ? exists : exists ? CHSM_EEXISTS : CHSM_OK;
-        chsm_hsm_key *all = NULL;
-        size_t n = 0;
-        if (rc == CHSM_OK)
-            rc = chsm_hsm_repo_keys_list(s, d->c.resource_id, 0, &all, &n);
-        chsm_hsm_keys_free(all, n);
-        if (rc == CHSM_OK && n + (size_t)count > CHSM_HSM_MAX_KEYS)
+        /* A count, not a list: filling a cluster must not cost O(keys) per key. */
+        int n = rc == CHSM_OK ? chsm_hsm_repo_keys_count(s, d->c.resource_id) : 0;
+        if (n < 0)
+            rc = n;
+        else if (rc == CHSM_OK && n + count > CHSM_HSM_MAX_KEYS)
             rc = CHSM_ETOOBIG;
         if (rc == CHSM_OK)
             rc = chsm_hsm_repo_cluster_get(s, d->c.resource_id, &c);

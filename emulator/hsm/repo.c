@@ -542,6 +542,22 @@ int chsm_hsm_repo_key_delete(chsm_store *s, const char *resource_id, int64_t han
     return rc;
 }
 
+int chsm_hsm_repo_keys_count(chsm_store *s, const char *resource_id)
+{
+    static const char sql[] = "SELECT count(*) FROM hsm_keys WHERE cluster_key=?";
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            rc = sqlite3_column_int(st, 0);
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
 int chsm_hsm_repo_keys_owned_by(chsm_store *s, const char *resource_id, const char *username)
 {
     static const char sql[] = "SELECT count(*) FROM hsm_keys WHERE cluster_key=? AND owner_key=?";

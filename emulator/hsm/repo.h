@@ -100,6 +100,8 @@ int chsm_hsm_repo_key_put(chsm_store *s, const char *resource_id, const chsm_hsm
 int chsm_hsm_repo_key_put_meta(chsm_store *s, const char *resource_id, const chsm_hsm_key *k);
 /* chsm_hsm_repo_key_delete removes key handle; CHSM_ENOTFOUND. */
 int chsm_hsm_repo_key_delete(chsm_store *s, const char *resource_id, int64_t handle);
+/* chsm_hsm_repo_keys_count counts the cluster's key handles: >=0, or <0 on error. */
+int chsm_hsm_repo_keys_count(chsm_store *s, const char *resource_id);
 /* chsm_hsm_repo_keys_owned_by counts keys owned by username: >=0, or <0 on error. */
 int chsm_hsm_repo_keys_owned_by(chsm_store *s, const char *resource_id, const char *username);
 

@@ -144,6 +144,26 @@ static void test_new_cluster_is_not_activated(void **state)
     free_app(app);
 }
 
+/* The key-limit check counts handles per cluster (chsm_hsm_repo_keys_count), not across the
+ * fleet, and sees deletions. */
+static void test_keys_count(void **state)
+{
+    (void)state;
+    chsm_app *app = new_app(NULL);
+    assert_int_equal(chsm_hsm_cluster_create(app, SRC, "src", "", ""), CHSM_OK);
+    assert_int_equal(chsm_hsm_cluster_create(app, DST, "dst", "", ""), CHSM_OK);
+    assert_int_equal(chsm_hsm_repo_keys_count(app->store, SRC), 0);
+    unsigned char m[32] = {1};
+    int64_t h = put_key(app, SRC, "k1", "secret", "AES", "cu1", NULL, m, sizeof m);
+    put_key(app, SRC, "k2", "secret", "AES", "cu1", NULL, m, sizeof m);
+    put_key(app, DST, "k3", "secret", "AES", "cu1", NULL, m, sizeof m);
+    assert_int_equal(chsm_hsm_repo_keys_count(app->store, SRC), 2);
+    assert_int_equal(chsm_hsm_repo_keys_count(app->store, DST), 1);
+    assert_int_equal(chsm_hsm_repo_key_delete(app->store, SRC, h), CHSM_OK);
+    assert_int_equal(chsm_hsm_repo_keys_count(app->store, SRC), 1);
+    free_app(app);
+}
+
 static void test_activation_state_machine(void **state)
 {
     (void)state;
@@ -581,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_kcv_known_answer),
         cmocka_unit_test(test_sign_verify),
         cmocka_unit_test(test_encrypt_decrypt_wrap),
+        cmocka_unit_test(test_keys_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
