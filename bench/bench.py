@@ -571,7 +571,9 @@ def case_backup():
         hdr = ["--header", "Authorization: HSM-Session " + session,
                "--header", "Content-Type: application/json"]
         sizes = [100, 400] if ARGS.smoke else [1000, 3200]
-        have = 3  # the fixture's keys
+        st, _, data = emu.call("GET", "/hsm/%s/keys" % label,
+                               headers={"Authorization": "HSM-Session " + session})
+        have = len(json.loads(data)["keys"])  # the fixture's handles (a key pair has two)
         container = "https://drbackups.blob.core.windows.net/backups"
         out = {"sizes": {}}
         for size in sizes:
