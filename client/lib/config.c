@@ -89,9 +89,11 @@ int chsmc_endpoint_resolve(const chsmc_endpoint_opts *flags, chsmc_endpoint *out
                                out->data_dir, path);
     }
     if (!valid_url(arm)) {
+        /* arm may point into j: format the message before freeing it. */
+        int rc = chsmc_error_set(e, CHSMC_EUSAGE, "InvalidEndpoint",
+                                 "the endpoint '%.300s' is not an http:// or https:// URL", arm);
         cJSON_Delete(j);
-        return chsmc_error_set(e, CHSMC_EUSAGE, "InvalidEndpoint",
-                               "the endpoint '%.300s' is not an http:// or https:// URL", arm);
+        return rc;
     }
     chsmc_copy(out->arm_url, sizeof out->arm_url, arm);
     strip_slash(out->arm_url);
@@ -131,9 +133,10 @@ int chsmc_cfg_parse(const char *text, chsmc_resource_cfg *out, chsmc_error *e)
         const char *arm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(emu, "armUrl"));
         const char *ca = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(emu, "caCert"));
         if (arm && !valid_url(arm)) {
+            int rc = chsmc_error_set(e, CHSMC_EUSAGE, "InvalidConfig",
+                                     "emulator.armUrl '%.300s' is not an http(s) URL", arm);
             cJSON_Delete(j);
-            return chsmc_error_set(e, CHSMC_EUSAGE, "InvalidConfig",
-                                   "emulator.armUrl '%.300s' is not an http(s) URL", arm);
+            return rc;
         }
         chsmc_copy(out->arm_url, sizeof out->arm_url, arm);
         strip_slash(out->arm_url);

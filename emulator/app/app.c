@@ -81,7 +81,7 @@ static int prepare_data_dir(chsm_app *app, char *err, size_t errlen)
         snprintf(err, errlen, "cannot resolve the data dir '%s'", app->cfg.data_dir);
         return CHSM_EIO;
     }
-    snprintf(app->data_dir, sizeof app->data_dir, "%s", abs);
+    memcpy(app->data_dir, abs, strlen(abs) + 1); /* length checked above */
     return CHSM_OK;
 }
 

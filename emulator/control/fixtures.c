@@ -3,6 +3,7 @@
 
 #include "app/app.h"
 #include "app/files.h"
+#include "arm/auth.h"
 #include "util/buf.h"
 #include "util/json.h"
 #include "util/status.h"
@@ -36,6 +37,7 @@ typedef struct run {
     int nsessions;
     char *err;
     size_t errlen;
+    char bearer[4200]; /* "Bearer <token>": a real signed token, so --strict-auth accepts it */
 } run;
 
 static void vars_free(vars *v)
@@ -257,7 +259,7 @@ static int hsm_session(run *r, const char *cluster_id, const cJSON *login, const
     char url[700];
     snprintf(url, sizeof url, "%s?api-version=2025-03-31", cluster_id);
     step_result sr = {0};
-    int rc = send_(r, "GET", url, NULL, "Bearer fixture", &sr);
+    int rc = send_(r, "GET", url, NULL, r->bearer, &sr);
     const cJSON *fqdn = json_path(sr.body, "properties.hsms.0.fqdn");
     if (rc != CHSM_OK || sr.status != 200 || !cJSON_IsString(fqdn)) {
         rc = sr.status != 200 ? fail_step(r, where, &sr) : CHSM_EINVAL;
@@ -325,7 +327,8 @@ static int run_step(run *r, const cJSON *step, int index)
         return CHSM_EINVAL;
     }
     int rc = CHSM_OK;
-    char auth[300] = "Bearer fixture";
+    char auth[4200];
+    snprintf(auth, sizeof auth, "%s", r->bearer);
     char full[2048];
     snprintf(full, sizeof full, "%s", url);
     if (hsm) {
@@ -403,6 +406,10 @@ int chsm_fixture_apply(struct chsm_app *app, const cJSON *fixture, char *err, si
     r.app = app;
     r.err = err;
     r.errlen = errlen;
+    char *token = chsm_auth_issue_token(app, CHSM_DEFAULT_TENANT, CHSM_DEFAULT_OID,
+                                        "emulator-fixture", "https://management.azure.com/", 3600);
+    snprintf(r.bearer, sizeof r.bearer, "Bearer %s", token ? token : "fixture");
+    free(token);
     int rc = CHSM_OK;
     for (const cJSON *v = variables ? variables->child : NULL; rc == CHSM_OK && v; v = v->next) {
         if (!cJSON_IsString(v)) {

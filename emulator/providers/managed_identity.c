@@ -14,6 +14,7 @@
 #include "arm/errors.h"
 #include "arm/names.h"
 #include "arm/resource.h"
+#include "arm/versions.h"
 #include "store/resources.h"
 #include "util/buf.h"
 #include "util/json.h"
@@ -433,13 +434,16 @@ int chsm_msi_find_by_principal_id(chsm_app *app, const char *principal_id, chsm_
 
 static const chsm_route routes[] = {
     {"GET", "/subscriptions/{subscriptionId}" UAI, list_by_subscription,
-     "userAssignedIdentities/list", NULL, 0},
-    {"GET", RGP UAI, list_by_rg, "userAssignedIdentities/list", NULL, 0},
-    {"PUT", RGP UAI "/{resourceName}", put_identity, "userAssignedIdentities/write", NULL, 0},
-    {"GET", RGP UAI "/{resourceName}", get_identity, "userAssignedIdentities/read", NULL, 0},
-    {"PATCH", RGP UAI "/{resourceName}", patch_identity, "userAssignedIdentities/write", NULL, 0},
-    {"DELETE", RGP UAI "/{resourceName}", delete_identity, "userAssignedIdentities/delete", NULL,
+     "userAssignedIdentities/list", chsm_api_msi, 0},
+    {"GET", RGP UAI, list_by_rg, "userAssignedIdentities/list", chsm_api_msi, 0},
+    {"PUT", RGP UAI "/{resourceName}", put_identity, "userAssignedIdentities/write", chsm_api_msi,
      0},
+    {"GET", RGP UAI "/{resourceName}", get_identity, "userAssignedIdentities/read", chsm_api_msi,
+     0},
+    {"PATCH", RGP UAI "/{resourceName}", patch_identity, "userAssignedIdentities/write",
+     chsm_api_msi, 0},
+    {"DELETE", RGP UAI "/{resourceName}", delete_identity, "userAssignedIdentities/delete",
+     chsm_api_msi, 0},
 };
 
 const chsm_provider chsm_provider_managed_identity = {"Microsoft.ManagedIdentity", routes,

@@ -16,6 +16,7 @@
 #include "arm/errors.h"
 #include "arm/names.h"
 #include "arm/resource.h"
+#include "arm/versions.h"
 #include "blob/arm.h"
 #include "blob/names.h"
 #include "store/resources.h"
@@ -957,24 +958,28 @@ static void list_containers(chsm_request *req, chsm_response *res)
 
 static const chsm_route routes[] = {
     {"POST", "/subscriptions/{subscriptionId}/providers/Microsoft.Storage/checkNameAvailability",
-     check_name_availability, "storageAccounts/checkNameAvailability", NULL, 0},
+     check_name_availability, "storageAccounts/checkNameAvailability", chsm_api_storage, 0},
     {"GET", "/subscriptions/{subscriptionId}" SA, list_by_subscription, "storageAccounts/list",
-     NULL, 0},
-    {"GET", RGP SA, list_by_rg, "storageAccounts/list", NULL, 0},
-    {"PUT", ACCT, put_account, "storageAccounts/write", NULL, 0},
-    {"GET", ACCT, get_account, "storageAccounts/read", NULL, 0},
-    {"PATCH", ACCT, patch_account, "storageAccounts/write", NULL, 0},
-    {"DELETE", ACCT, delete_account, "storageAccounts/delete", NULL, 0},
-    {"POST", ACCT "/listKeys", list_keys, "storageAccounts/listKeys", NULL, 0},
-    {"POST", ACCT "/regenerateKey", regenerate_key, "storageAccounts/regenerateKey", NULL, 0},
-    {"GET", ACCT "/blobServices/default", get_blob_service, "blobServices/read", NULL, 0},
-    {"GET", CONTAINERS, list_containers, "blobServices/containers/list", NULL, 0},
-    {"PUT", CONTAINERS "/{containerName}", put_container, "blobServices/containers/write", NULL, 0},
-    {"PATCH", CONTAINERS "/{containerName}", patch_container, "blobServices/containers/write", NULL,
+     chsm_api_storage, 0},
+    {"GET", RGP SA, list_by_rg, "storageAccounts/list", chsm_api_storage, 0},
+    {"PUT", ACCT, put_account, "storageAccounts/write", chsm_api_storage, 0},
+    {"GET", ACCT, get_account, "storageAccounts/read", chsm_api_storage, 0},
+    {"PATCH", ACCT, patch_account, "storageAccounts/write", chsm_api_storage, 0},
+    {"DELETE", ACCT, delete_account, "storageAccounts/delete", chsm_api_storage, 0},
+    {"POST", ACCT "/listKeys", list_keys, "storageAccounts/listKeys", chsm_api_storage, 0},
+    {"POST", ACCT "/regenerateKey", regenerate_key, "storageAccounts/regenerateKey",
+     chsm_api_storage, 0},
+    {"GET", ACCT "/blobServices/default", get_blob_service, "blobServices/read", chsm_api_storage,
      0},
-    {"GET", CONTAINERS "/{containerName}", get_container, "blobServices/containers/read", NULL, 0},
+    {"GET", CONTAINERS, list_containers, "blobServices/containers/list", chsm_api_storage, 0},
+    {"PUT", CONTAINERS "/{containerName}", put_container, "blobServices/containers/write",
+     chsm_api_storage, 0},
+    {"PATCH", CONTAINERS "/{containerName}", patch_container, "blobServices/containers/write",
+     chsm_api_storage, 0},
+    {"GET", CONTAINERS "/{containerName}", get_container, "blobServices/containers/read",
+     chsm_api_storage, 0},
     {"DELETE", CONTAINERS "/{containerName}", delete_container, "blobServices/containers/delete",
-     NULL, 0},
+     chsm_api_storage, 0},
 };
 
 const chsm_provider chsm_provider_storage = {"Microsoft.Storage", routes, CHSM_COUNT(routes), NULL};
