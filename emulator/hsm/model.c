@@ -299,6 +299,103 @@ static const cJSON *find_user_in(const cJSON *users, const char *name)
     return NULL;
 }
 
+/* A snapshot's role assignments sorted by key handle (then by position, so a key's shares
+ * keep their order): each key finds its own in O(log n) instead of scanning them all, which
+ * made restore quadratic in keys. */
+typedef struct ra_ref {
+    double handle;
+    int pos;
+    const cJSON *a;
+} ra_ref;
+
+static int ra_cmp(const void *x, const void *y)
+{
+    const ra_ref *a = x, *b = y;
+    if (a->handle != b->handle)
+        return a->handle < b->handle ? -1 : 1;
+    return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+/* ra_index builds the sorted index of ra (caller frees *out); CHSM_EINVAL when an entry is
+ * malformed (no numeric handle, username or role). */
+static int ra_index(const cJSON *ra, ra_ref **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    int count = cJSON_GetArraySize(ra);
+    ra_ref *idx = calloc(count > 0 ? (size_t)count : 1, sizeof *idx);
+    if (!idx)
+        return CHSM_ENOMEM;
+    const cJSON *a;
+    size_t i = 0;
+    cJSON_ArrayForEach(a, ra)
+    {
+        const cJSON *ah = cJSON_GetObjectItem(a, "handle");
+        if (!cJSON_IsNumber(ah) || !chsm_json_str(a, "username") || !chsm_json_str(a, "role")) {
+            free(idx);
+            return CHSM_EINVAL;
+        }
+        idx[i] = (ra_ref){ah->valuedouble, (int)i, a};
+        i++;
+    }
+    qsort(idx, i, sizeof *idx, ra_cmp);
+    *out = idx;
+    *n = i;
+    return CHSM_OK;
+}
+
+/* ra_first returns the position of the first entry of idx for handle (n when none). */
+static size_t ra_first(const ra_ref *idx, size_t n, double handle)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (idx[mid].handle < handle)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* snapshot_check_key checks one key entry and its role assignments (exactly one Owner). */
+static int snapshot_check_key(const cJSON *users, const cJSON *k, const ra_ref *idx, size_t nidx,
+                              char *err, size_t errlen)
+{
+    const cJSON *handle = cJSON_GetObjectItem(k, "handle");
+    const char *key_id = chsm_json_str(k, "keyId");
+    const char *klass = chsm_json_str(k, "class");
+    const char *material = chsm_json_str(k, "material");
+    if (!cJSON_IsObject(k) || !cJSON_IsNumber(handle) || !key_id ||
+        strlen(key_id) >= sizeof(((chsm_hsm_key *)0)->key_id) || !klass ||
+        strlen(klass) >= sizeof(((chsm_hsm_key *)0)->klass) || !material ||
+        strlen(material) > 2 * CHSM_CRYPTO_KEY_MAX_DER)
+        return bad(err, errlen, "a key entry is malformed");
+    unsigned char *m = NULL;
+    size_t mlen = 0;
+    if (chsm_crypto_base64_decode(material, &m, &mlen) != CHSM_OK)
+        return bad(err, errlen, "a key's material is not base64");
+    int ok = check_material(k, m, mlen);
+    chsm_crypto_key_free(m, mlen);
+    if (!ok)
+        return bad(err, errlen, "a key's material does not match its type");
+    int owners = 0;
+    for (size_t i = ra_first(idx, nidx, handle->valuedouble);
+         i < nidx && idx[i].handle == handle->valuedouble; i++) {
+        const char *who = chsm_json_str(idx[i].a, "username");
+        const char *role = chsm_json_str(idx[i].a, "role");
+        if (!find_user_in(users, who))
+            return bad(err, errlen, "a role assignment names an unknown user");
+        if (strcmp(role, "Owner") == 0)
+            owners++;
+        else if (strcmp(role, "User") != 0)
+            return bad(err, errlen, "a role assignment has an unknown role");
+    }
+    if (owners != 1)
+        return bad(err, errlen, "a key has no single owner");
+    return CHSM_OK;
+}
+
 int chsm_hsm_snapshot_check(const cJSON *snapshot, char *err, size_t errlen)
 {
     const cJSON *fmt = cJSON_GetObjectItem(snapshot, "format");
@@ -330,47 +427,74 @@ int chsm_hsm_snapshot_check(const cJSON *snapshot, char *err, size_t errlen)
         if (find_user_in(users, name) != u)
             return bad(err, errlen, "a user appears twice");
     }
+    ra_ref *idx = NULL;
+    size_t nidx = 0;
+    if (cJSON_GetArraySize(keys) > 0) {
+        int rc = ra_index(ra, &idx, &nidx);
+        if (rc == CHSM_EINVAL)
+            return bad(err, errlen, "a role assignment is malformed");
+        if (rc != CHSM_OK)
+            return rc;
+    }
+    int rc = CHSM_OK;
     const cJSON *k;
     cJSON_ArrayForEach(k, keys)
     {
-        const cJSON *handle = cJSON_GetObjectItem(k, "handle");
-        const char *key_id = chsm_json_str(k, "keyId");
-        const char *klass = chsm_json_str(k, "class");
-        const char *material = chsm_json_str(k, "material");
-        if (!cJSON_IsObject(k) || !cJSON_IsNumber(handle) || !key_id ||
-            strlen(key_id) >= sizeof(((chsm_hsm_key *)0)->key_id) || !klass ||
-            strlen(klass) >= sizeof(((chsm_hsm_key *)0)->klass) || !material ||
-            strlen(material) > 2 * CHSM_CRYPTO_KEY_MAX_DER)
-            return bad(err, errlen, "a key entry is malformed");
+        rc = snapshot_check_key(users, k, idx, nidx, err, errlen);
+        if (rc != CHSM_OK)
+            break;
+    }
+    free(idx);
+    return rc;
+}
+
+/* import_keys stores the snapshot's keys under new handles of c, sealed for c, with their
+ * owner and shares from the role assignment index. */
+static int import_keys(struct chsm_app *app, const char *resource_id, const cJSON *snapshot,
+                       chsm_hsm_cluster *c_, const ra_ref *idx, size_t nidx)
+{
+    int rc;
+    chsm_hsm_cluster c = *c_;
+    const cJSON *k;
+    cJSON_ArrayForEach(k, cJSON_GetObjectItem(snapshot, "keys"))
+    {
+        double old_handle = cJSON_GetObjectItem(k, "handle")->valuedouble;
         unsigned char *m = NULL;
         size_t mlen = 0;
-        if (chsm_crypto_base64_decode(material, &m, &mlen) != CHSM_OK)
-            return bad(err, errlen, "a key's material is not base64");
-        int ok = check_material(k, m, mlen);
+        if (chsm_crypto_base64_decode(chsm_json_str(k, "material"), &m, &mlen) != CHSM_OK)
+            return CHSM_EINVAL;
+        chsm_hsm_key hk;
+        memset(&hk, 0, sizeof hk);
+        hk.handle = c.next_handle++;
+        snprintf(hk.key_id, sizeof hk.key_id, "%s", chsm_json_str(k, "keyId"));
+        snprintf(hk.klass, sizeof hk.klass, "%s", chsm_json_str(k, "class"));
+        rc = chsm_hsm_seal(app, &c, hk.handle, m, mlen, &hk.sealed, &hk.sealed_len);
         chsm_crypto_key_free(m, mlen);
-        if (!ok)
-            return bad(err, errlen, "a key's material does not match its type");
-        int owners = 0;
-        const cJSON *a;
-        cJSON_ArrayForEach(a, ra)
-        {
-            const cJSON *ah = cJSON_GetObjectItem(a, "handle");
-            const char *who = chsm_json_str(a, "username");
-            const char *role = chsm_json_str(a, "role");
-            if (!cJSON_IsNumber(ah) || !who || !role)
-                return bad(err, errlen, "a role assignment is malformed");
-            if (ah->valuedouble != handle->valuedouble)
-                continue;
-            if (!find_user_in(users, who))
-                return bad(err, errlen, "a role assignment names an unknown user");
-            if (strcmp(role, "Owner") == 0)
-                owners++;
-            else if (strcmp(role, "User") != 0)
-                return bad(err, errlen, "a role assignment has an unknown role");
+        if (rc != CHSM_OK)
+            return rc;
+        hk.meta = cJSON_Duplicate(k, 1);
+        cJSON_DeleteItemFromObject(hk.meta, "material");
+        cJSON_DeleteItemFromObject(hk.meta, "handle");
+        cJSON *shared = cJSON_CreateArray();
+        for (size_t i = ra_first(idx, nidx, old_handle); i < nidx && idx[i].handle == old_handle;
+             i++) {
+            const cJSON *a = idx[i].a;
+            const char *who = chsm_json_str(
+                find_user_in(cJSON_GetObjectItem(snapshot, "users"), chsm_json_str(a, "username")),
+                "username");
+            if (strcmp(chsm_json_str(a, "role"), "Owner") == 0)
+                snprintf(hk.owner, sizeof hk.owner, "%s", who);
+            else
+                cJSON_AddItemToArray(shared, cJSON_CreateString(who));
         }
-        if (owners != 1)
-            return bad(err, errlen, "a key has no single owner");
+        chsm_json_set_str(hk.meta, "owner", hk.owner);
+        chsm_json_set(hk.meta, "sharedWith", shared);
+        rc = chsm_hsm_repo_key_put(app->store, resource_id, &hk);
+        chsm_hsm_key_clear(&hk);
+        if (rc != CHSM_OK)
+            return rc;
     }
+    *c_ = c;
     return CHSM_OK;
 }
 
@@ -408,48 +532,15 @@ int chsm_hsm_import(struct chsm_app *app, const char *resource_id, const cJSON *
             return rc;
     }
     c.next_user_id = max_user_id + 1;
-    const cJSON *ra = cJSON_GetObjectItem(snapshot, "roleAssignments");
-    const cJSON *k;
-    cJSON_ArrayForEach(k, cJSON_GetObjectItem(snapshot, "keys"))
-    {
-        double old_handle = cJSON_GetObjectItem(k, "handle")->valuedouble;
-        unsigned char *m = NULL;
-        size_t mlen = 0;
-        if (chsm_crypto_base64_decode(chsm_json_str(k, "material"), &m, &mlen) != CHSM_OK)
-            return CHSM_EINVAL;
-        chsm_hsm_key hk;
-        memset(&hk, 0, sizeof hk);
-        hk.handle = c.next_handle++;
-        snprintf(hk.key_id, sizeof hk.key_id, "%s", chsm_json_str(k, "keyId"));
-        snprintf(hk.klass, sizeof hk.klass, "%s", chsm_json_str(k, "class"));
-        rc = chsm_hsm_seal(app, &c, hk.handle, m, mlen, &hk.sealed, &hk.sealed_len);
-        chsm_crypto_key_free(m, mlen);
-        if (rc != CHSM_OK)
-            return rc;
-        hk.meta = cJSON_Duplicate(k, 1);
-        cJSON_DeleteItemFromObject(hk.meta, "material");
-        cJSON_DeleteItemFromObject(hk.meta, "handle");
-        cJSON *shared = cJSON_CreateArray();
-        const cJSON *a;
-        cJSON_ArrayForEach(a, ra)
-        {
-            if (cJSON_GetObjectItem(a, "handle")->valuedouble != old_handle)
-                continue;
-            const char *who = chsm_json_str(
-                find_user_in(cJSON_GetObjectItem(snapshot, "users"), chsm_json_str(a, "username")),
-                "username");
-            if (strcmp(chsm_json_str(a, "role"), "Owner") == 0)
-                snprintf(hk.owner, sizeof hk.owner, "%s", who);
-            else
-                cJSON_AddItemToArray(shared, cJSON_CreateString(who));
-        }
-        chsm_json_set_str(hk.meta, "owner", hk.owner);
-        chsm_json_set(hk.meta, "sharedWith", shared);
-        rc = chsm_hsm_repo_key_put(app->store, resource_id, &hk);
-        chsm_hsm_key_clear(&hk);
-        if (rc != CHSM_OK)
-            return rc;
-    }
+    ra_ref *idx = NULL;
+    size_t nidx = 0;
+    if (cJSON_GetArraySize(cJSON_GetObjectItem(snapshot, "keys")) > 0 &&
+        (rc = ra_index(cJSON_GetObjectItem(snapshot, "roleAssignments"), &idx, &nidx)) != CHSM_OK)
+        return rc;
+    rc = import_keys(app, resource_id, snapshot, &c, idx, nidx);
+    free(idx);
+    if (rc != CHSM_OK)
+        return rc;
     snprintf(c.activation, sizeof c.activation, "%s", CHSM_HSM_ACTIVE);
     c.activated_ms = chsm_now_ms();
     return chsm_hsm_repo_cluster_update(app->store, &c);
