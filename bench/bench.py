@@ -747,6 +747,10 @@ def report():
               "the default store (SQLite WAL, synchronous=NORMAL: an acknowledged write survives "
               "any process crash) unless marked `--fsync` (power-loss durable)."
               % (ARGS.build, build_type(), ARGS.repeats, ARGS.duration), ""]
+    if max(float(LOAD_START[0]), float(load[0])) >= 1.0:
+        NOTES.insert(0, "the machine was busy during this run (load average above 1 with only "
+                     "%d cores): other work shared the cores, so absolute figures are noisy; "
+                     "compare the ratios of interleaved runs." % os.cpu_count())
     for n in NOTES:
         lines.append("Note: " + n)
     if NOTES:
