@@ -1,6 +1,6 @@
 /* emulator.c - chsmctl emulator ...: the QA control surface under /_emulator/
  * (docs/qa.md): health, fault rules, the request journal, operations, the
- * clock, reset, state export/import, snapshots and fixtures. */
+ * clock, operation timing, reset, state export/import, snapshots and fixtures. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -137,6 +137,7 @@ static int cmd_operations(ctl *c, int argc, char **argv)
     static const ctl_column cols[] = {{"ID", "id"},
                                       {"KIND", "kind"},
                                       {"STATUS", "status"},
+                                      {"%", "percentComplete"},
                                       {"STARTED", "startTime"},
                                       {"ERROR", "error.code"},
                                       {NULL, NULL}};
@@ -210,19 +211,95 @@ static int cmd_clock(ctl *c, int argc, char **argv)
     return rc;
 }
 
+/* timing_body builds the rule of `timing set KIND DURATION` (caller frees). */
+static cJSON *timing_body(const chsmc_opts *o)
+{
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "kind", o->positionals[1]);
+    cJSON_AddStringToObject(body, "duration", o->positionals[2]);
+    const char *steps = chsmc_opts_get(o, "steps");
+    if (steps)
+        cJSON_AddNumberToObject(body, "steps", atof(steps));
+    const char *details = chsmc_opts_get(o, "details");
+    if (details) {
+        /* One text per step, separated by ';' (texts rarely hold one). */
+        cJSON *arr = cJSON_AddArrayToObject(body, "statusDetails");
+        const char *p = details;
+        for (;;) {
+            const char *semi = strchr(p, ';');
+            size_t n = semi ? (size_t)(semi - p) : strlen(p);
+            char *one = malloc(n + 1);
+            if (one) {
+                memcpy(one, p, n);
+                one[n] = '\0';
+                cJSON_AddItemToArray(arr, cJSON_CreateString(one));
+                free(one);
+            }
+            if (!semi)
+                break;
+            p = semi + 1;
+        }
+    }
+    return body;
+}
+
+static int cmd_timing(ctl *c, int argc, char **argv)
+{
+    static const chsmc_opt_spec specs[] = {{"help", 'h', 0}, {"steps", 0, 1}, {"details", 0, 1}};
+    static const ctl_column cols[] = {{"KIND", "kind"},
+                                      {"MS", "durationMs"},
+                                      {"STEPS", "steps"},
+                                      {"DETAILS", "statusDetails"},
+                                      {NULL, NULL}};
+    static const char usage[] =
+        "usage: chsmctl emulator timing [list]\n"
+        "       chsmctl emulator timing set KIND DURATION [--steps N] [--details 'A;B;C']\n"
+        "       chsmctl emulator timing delete KIND | reset\n"
+        "How long operations of a kind take (\"2s\", \"500ms\") and the progress steps they\n"
+        "report (percentComplete, one status text per step); reset goes back to\n"
+        "--op-duration. KIND is \"cloudHsmClusters/backup\", its last word, or \"*\".\n";
+    chsmc_opts o;
+    int rc = ctl_parse(usage, specs, CTL_N(specs), argc, argv, &o, 0, 3);
+    if (rc)
+        return ctl_done(rc);
+    const char *verb = o.npositionals ? o.positionals[0] : "list";
+    if (strcmp(verb, "list") == 0)
+        return call(c, "emulator timing list", "GET", "/_emulator/timing", NULL, cols);
+    if (strcmp(verb, "reset") == 0)
+        return call(c, "emulator timing reset", "DELETE", "/_emulator/timing", NULL, cols);
+    if (strcmp(verb, "set") == 0) {
+        if (o.npositionals != 3)
+            return ctl_usage_error("emulator timing set needs KIND and DURATION");
+        cJSON *body = timing_body(&o);
+        rc = call(c, "emulator timing set", "POST", "/_emulator/timing", body, cols);
+        cJSON_Delete(body);
+        return rc;
+    }
+    if (strcmp(verb, "delete") == 0) {
+        if (o.npositionals != 2 || !chsmc_valid_name(o.positionals[1], 47, "/*"))
+            return ctl_usage_error("emulator timing delete needs an operation kind");
+        char path[128];
+        snprintf(path, sizeof path, "/_emulator/timing?kind=%s", o.positionals[1]);
+        return call(c, "emulator timing delete", "DELETE", path, NULL, cols);
+    }
+    return ctl_usage_error("'emulator timing %s' is not a command", verb);
+}
+
 static int cmd_reset(ctl *c, int argc, char **argv)
 {
-    static const chsmc_opt_spec specs[] = {{"help", 'h', 0}, {"keep-faults", 0, 0}};
+    static const chsmc_opt_spec specs[] = {
+        {"help", 'h', 0}, {"keep-faults", 0, 0}, {"keep-timing", 0, 0}};
     chsmc_opts o;
-    int rc = ctl_parse("usage: chsmctl emulator reset [--keep-faults]\nEmpties all state "
-                       "(keeps the certificate and keys of the emulator itself).\n",
+    int rc = ctl_parse("usage: chsmctl emulator reset [--keep-faults] [--keep-timing]\nEmpties "
+                       "all state (keeps the certificate and keys of the emulator itself).\n",
                        specs, CTL_N(specs), argc, argv, &o, 0, 0);
     if (rc)
         return ctl_done(rc);
-    return call(c, "emulator reset", "POST",
-                chsmc_opts_has(&o, "keep-faults") ? "/_emulator/reset?keepFaults=true"
-                                                  : "/_emulator/reset",
-                NULL, NULL);
+    int kf = chsmc_opts_has(&o, "keep-faults"), kt = chsmc_opts_has(&o, "keep-timing");
+    char path[96];
+    snprintf(path, sizeof path, "/_emulator/reset%s%s%s", kf || kt ? "?" : "",
+             kf ? "keepFaults=true" : "", kt ? (kf ? "&keepTiming=true" : "keepTiming=true") : "");
+    return call(c, "emulator reset", "POST", path, NULL, NULL);
 }
 
 static int cmd_state(ctl *c, int argc, char **argv)
@@ -351,6 +428,7 @@ int ctl_cmd_emulator(ctl *c, int argc, char **argv)
         {"requests", cmd_requests, "the request journal"},
         {"operations", cmd_operations, "long-running operations: list, show, complete, fail"},
         {"clock", cmd_clock, "show or move the emulator's clock"},
+        {"timing", cmd_timing, "operation durations and progress steps"},
         {"reset", cmd_reset, "empty all state"},
         {"state", cmd_state, "export or import the whole state"},
         {"snapshot", cmd_snapshot, "save, restore, list, delete snapshots"},

@@ -26,7 +26,8 @@ static const char usage[] =
     "  --max-body BYTES         ARM request body limit (default 4194304)\n"
     "  --max-blob-body BYTES    Blob request body limit (default 5368709120)\n"
     "  --request-timeout SECS   idle connection timeout (default 120)\n"
-    "  --op-duration KIND=DUR   how long operations of KIND take, e.g. backup=2s,restore=500ms\n"
+    "  --op-duration KIND=DUR[:STEPS]  how long operations of KIND take and in how many\n"
+    "                           progress steps, e.g. backup=2s:4,restore=500ms\n"
     "                           (repeatable or comma-separated; default 0: done by the first "
     "poll)\n"
     "  --strict-auth            accept only unexpired tokens signed by this emulator\n"
@@ -117,8 +118,17 @@ static int add_op_durations(chsm_config *cfg, const char *arg)
     for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(item, '=');
         int64_t ms;
+        long steps = 1;
+        char *colon = eq ? strchr(eq + 1, ':') : NULL;
+        if (colon) {
+            char *end = NULL;
+            *colon = '\0';
+            steps = strtol(colon + 1, &end, 10);
+            if (!colon[1] || *end || steps < 1 || steps > 100)
+                steps = -1;
+        }
         if (!eq || eq == item || (size_t)(eq - item) >= sizeof cfg->op_durations[0].kind ||
-            chsm_config_parse_duration(eq + 1, &ms) != CHSM_OK ||
+            chsm_config_parse_duration(eq + 1, &ms) != CHSM_OK || steps < 1 ||
             cfg->nop_durations >= CHSM_MAX_OP_DURATIONS) {
             rc = CHSM_EINVAL;
             break;
@@ -127,6 +137,7 @@ static int add_op_durations(chsm_config *cfg, const char *arg)
         memcpy(d->kind, item, (size_t)(eq - item));
         d->kind[eq - item] = '\0';
         d->ms = ms;
+        d->steps = (int)steps;
     }
     free(copy);
     return rc;
@@ -231,18 +242,6 @@ int chsm_config_parse(chsm_config *cfg, int argc, char **argv, char *out, size_t
     if ((cfg->tls_cert[0] != '\0') != (cfg->tls_key[0] != '\0')) {
         snprintf(out, outlen, "--tls-cert and --tls-key go together\n");
         return CHSM_EINVAL;
-    }
-    return 0;
-}
-
-int64_t chsm_config_op_duration(const chsm_config *cfg, const char *kind)
-{
-    const char *slash = strrchr(kind, '/');
-    const char *last = slash ? slash + 1 : kind;
-    for (int i = cfg->nop_durations - 1; i >= 0; i--) {
-        const char *k = cfg->op_durations[i].kind;
-        if (chsm_streq_ci(k, kind) || chsm_streq_ci(k, last) || strcmp(k, "*") == 0)
-            return cfg->op_durations[i].ms;
     }
     return 0;
 }

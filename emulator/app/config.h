@@ -11,6 +11,7 @@
 typedef struct chsm_op_duration {
     char kind[48]; /* operation kind or its last word: "backup" matches "cloudHsmClusters/backup" */
     int64_t ms;
+    int steps; /* progress steps (1: none); arm/timing.h */
 } chsm_op_duration;
 
 enum chsm_log_level { CHSM_LOG_ERROR = 0, CHSM_LOG_WARN, CHSM_LOG_INFO, CHSM_LOG_DEBUG };
@@ -48,8 +49,6 @@ void chsm_config_defaults(chsm_config *cfg);
 /* chsm_config_parse applies command-line flags; returns 0, 1 when --help or
  * --version was handled (text in out), or CHSM_EINVAL with a message in out. */
 int chsm_config_parse(chsm_config *cfg, int argc, char **argv, char *out, size_t outlen);
-/* chsm_config_op_duration returns the configured duration of an operation kind in ms. */
-int64_t chsm_config_op_duration(const chsm_config *cfg, const char *kind);
 /* chsm_config_parse_duration parses "250ms", "2s", "1m" or a bare number of
  * seconds into ms; returns CHSM_EINVAL when malformed. */
 int chsm_config_parse_duration(const char *text, int64_t *ms);

@@ -2,6 +2,7 @@
 #include "arm/lro.h"
 
 #include "app/app.h"
+#include "arm/timing.h"
 #include "control/faults.h"
 #include "util/status.h"
 #include "util/text.h"
@@ -101,7 +102,7 @@ int chsm_lro_begin(struct chsm_app *app, const char *kind, const char *resource_
     out->resource_id = chsm_strdup(resource_id);
     strcpy(out->status, CHSM_OP_IN_PROGRESS);
     out->start_ms = chsm_now_ms();
-    out->due_ms = out->start_ms + chsm_config_op_duration(&app->cfg, kind);
+    out->due_ms = out->start_ms + chsm_timing_duration_ms(app->timing, kind);
     out->params = params;
     /* A fault rule may hold this operation: fail it on purpose, or stall it
      * until QA releases it. The request itself is still accepted. */
@@ -205,11 +206,30 @@ static int complete_if_due(chsm_lro *lro, const char *id, int64_t now)
     return rc;
 }
 
+void chsm_lro_progress(struct chsm_app *app, chsm_op *op, int64_t now_ms)
+{
+    if (strcmp(op->status, CHSM_OP_IN_PROGRESS) != 0)
+        return;
+    /* Progress is a function of time, so it is computed on read rather than
+     * written by the worker: no writes while polling, and the QA clock moves
+     * it. A held operation's due time is not its real end. */
+    char details[264];
+    int64_t end = op->fault || op->due_ms >= LRO_NEVER ? 0 : op->due_ms;
+    chsm_timing_progress(app->timing, op->kind, op->start_ms, end, now_ms, &op->percent, details,
+                         sizeof details);
+    free(op->progress_details);
+    op->progress_details = details[0] ? chsm_strdup(details) : NULL;
+}
+
 int chsm_lro_get(struct chsm_app *app, const char *id, chsm_op *out)
 {
+    int64_t now = chsm_now_ms();
     if (app->lro)
-        complete_if_due(app->lro, id, chsm_now_ms());
-    return chsm_ops_get(app->store, id, out);
+        complete_if_due(app->lro, id, now);
+    int rc = chsm_ops_get(app->store, id, out);
+    if (rc == CHSM_OK)
+        chsm_lro_progress(app, out, now);
+    return rc;
 }
 
 int chsm_lro_run_due(chsm_lro *lro)

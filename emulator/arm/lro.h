@@ -35,8 +35,12 @@ void chsm_lro_free(chsm_lro *lro);
  * changes do. */
 int chsm_lro_begin(struct chsm_app *app, const char *kind, const char *resource_id, cJSON *params,
                    chsm_op *out);
-/* chsm_lro_get loads operation id, completing it first if it is due (caller clears out). */
+/* chsm_lro_get loads operation id, completing it first if it is due, with
+ * its progress filled in (caller clears out). */
 int chsm_lro_get(struct chsm_app *app, const char *id, chsm_op *out);
+/* chsm_lro_progress sets a running op's percent and progress_details for
+ * now_ms from the timing table (arm/timing.h); chsm_lro_get does it. */
+void chsm_lro_progress(struct chsm_app *app, chsm_op *op, int64_t now_ms);
 /* chsm_lro_run_due completes every due operation now; returns how many ran. */
 int chsm_lro_run_due(chsm_lro *lro);
 /* chsm_lro_fail sets op to Failed with code and message, ending it now. */

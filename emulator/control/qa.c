@@ -13,6 +13,7 @@
 #include "arm/errors.h"
 #include "arm/lro.h"
 #include "arm/resource.h"
+#include "arm/timing.h"
 #include "control/faults.h"
 #include "control/fixtures.h"
 #include "control/journal.h"
@@ -167,6 +168,8 @@ static cJSON *op_json(const chsm_op *op)
         cJSON_AddStringToObject(o, "resourceId", op->resource_id);
     cJSON_AddStringToObject(o, "status", op->status);
     cJSON_AddNumberToObject(o, "percentComplete", op->percent);
+    if (op->progress_details)
+        cJSON_AddStringToObject(o, "statusDetails", op->progress_details);
     chsm_format_time(op->start_ms, ts, sizeof ts);
     cJSON_AddStringToObject(o, "startTime", ts);
     if (op->end_ms) {
@@ -192,7 +195,9 @@ static void list_operations(chsm_request *req, chsm_response *res)
     size_t n = 0;
     int rc = chsm_ops_list(req->app->store, QA_MAX_LIST, &ops, &n);
     cJSON *arr = cJSON_CreateArray();
+    int64_t now = chsm_now_ms();
     for (size_t i = 0; i < n; i++) {
+        chsm_lro_progress(req->app, &ops[i], now);
         cJSON_AddItemToArray(arr, op_json(&ops[i]));
         chsm_op_clear(&ops[i]);
     }
@@ -222,6 +227,51 @@ static void get_operation(chsm_request *req, chsm_response *res)
     }
     chsm_arm_json(res, 200, op_json(&op));
     chsm_op_clear(&op);
+}
+
+/* ---- operation timing ---- */
+
+static void list_timing(chsm_request *req, chsm_response *res)
+{
+    if (control_allowed(req, res))
+        chsm_arm_json(res, 200, chsm_arm_list_body(chsm_timing_to_json(req->app->timing), NULL));
+}
+
+/* POST /_emulator/timing: {"kind","durationMs"|"duration","steps"?,
+ * "statusDetails"?} adds or replaces the rule of one kind. */
+static void set_timing(chsm_request *req, chsm_response *res)
+{
+    if (!control_allowed(req, res))
+        return;
+    cJSON *rule = chsm_arm_body_object(req, res, 1);
+    if (!rule)
+        return;
+    char err[300];
+    int rc = chsm_timing_set(req->app->timing, rule, err, sizeof err);
+    cJSON_Delete(rule);
+    if (rc == CHSM_ENOMEM)
+        store_error(res, rc);
+    else if (rc != CHSM_OK)
+        chsm_arm_error(res, 400, "InvalidTimingRule", "%s", err);
+    else
+        chsm_arm_json(res, 200, chsm_arm_list_body(chsm_timing_to_json(req->app->timing), NULL));
+}
+
+/* DELETE /_emulator/timing[?kind=K]: drops one kind's rule, or without kind
+ * goes back to the rules given at start (--op-duration). */
+static void delete_timing(chsm_request *req, chsm_response *res)
+{
+    if (!control_allowed(req, res))
+        return;
+    const char *kind = chsm_request_query(req, "kind");
+    if (!kind) {
+        chsm_timing_reset(req->app->timing);
+    } else if (chsm_timing_delete(req->app->timing, kind) != CHSM_OK) {
+        chsm_arm_error(res, 404, "TimingRuleNotFound", "No timing rule for the kind '%.64s'.",
+                       kind);
+        return;
+    }
+    chsm_arm_json(res, 200, chsm_arm_list_body(chsm_timing_to_json(req->app->timing), NULL));
 }
 
 static void answer_operation_change(chsm_request *req, chsm_response *res, int rc)
@@ -389,6 +439,9 @@ static void reset(chsm_request *req, chsm_response *res)
     const char *keep = chsm_request_query(req, "keepFaults");
     if (!keep || !chsm_streq_ci(keep, "true"))
         chsm_faults_clear(app->faults);
+    const char *keep_timing = chsm_request_query(req, "keepTiming");
+    if (!keep_timing || !chsm_streq_ci(keep_timing, "true"))
+        chsm_timing_reset(app->timing);
     chsm_journal_clear(app->journal);
     if (rc != CHSM_OK)
         store_error(res, rc);
@@ -611,6 +664,9 @@ static const chsm_route routes[] = {
      CONTROL},
     {"POST", "/_emulator/operations/{id}/fail", fail_operation, "emulator/operations", NULL,
      CONTROL},
+    {"GET", "/_emulator/timing", list_timing, "emulator/timing", NULL, CONTROL},
+    {"POST", "/_emulator/timing", set_timing, "emulator/timing", NULL, CONTROL},
+    {"DELETE", "/_emulator/timing", delete_timing, "emulator/timing", NULL, CONTROL},
     {"GET", "/_emulator/clock", get_clock, "emulator/clock", NULL, CONTROL},
     {"POST", "/_emulator/clock", set_clock, "emulator/clock", NULL, CONTROL},
     {"POST", "/_emulator/reset", reset, "emulator/reset", NULL, CONTROL},

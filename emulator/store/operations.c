@@ -230,5 +230,6 @@ void chsm_op_clear(chsm_op *op)
     cJSON_Delete(op->params);
     cJSON_Delete(op->result);
     cJSON_Delete(op->fault);
+    free(op->progress_details);
     memset(op, 0, sizeof *op);
 }

@@ -24,9 +24,10 @@ typedef struct chsm_op {
     int64_t due_ms;   /* when the worker may complete it */
     char *error_code; /* on failure */
     char *error_message;
-    cJSON *params; /* inputs recorded at start (owned, may be NULL) */
-    cJSON *result; /* outputs recorded at the end (owned, may be NULL) */
-    cJSON *fault;  /* a fault rule's hold: {"rule","type":"fail"|"stall",...}, or NULL */
+    cJSON *params;          /* inputs recorded at start (owned, may be NULL) */
+    cJSON *result;          /* outputs recorded at the end (owned, may be NULL) */
+    cJSON *fault;           /* a fault rule's hold: {"rule","type":"fail"|"stall",...}, or NULL */
+    char *progress_details; /* a running operation's step text, computed on read, never stored */
 } chsm_op;
 
 /* chsm_ops_insert stores a new operation. */

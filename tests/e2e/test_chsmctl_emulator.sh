@@ -37,6 +37,19 @@ check "state import" c emulator state import "$E2E_TMP/state.json"
 c cluster config chsm-src -g dr-rg --out "$E2E_TMP/src.cfg" >/dev/null
 check "keys still usable after import" contains "$(c util "$E2E_TMP/src.cfg" singlecmd loginHSM -u CU -s cu1 -p user1234 findKey -l data-key 2>&1 || true)" "matched"
 check "clock advance" contains "$(c emulator clock --advance 3600)" '"offsetSeconds":'
+check "timing set" contains "$(c emulator timing set cloudHsmClusters/backup 30s --steps 3 --details 'Queued;Copying;Sealing')" '"Copying"'
+c emulator clock --now 2031-01-01T00:00:00Z >/dev/null
+OUT=$(c backup start chsm-src -g dr-rg --account drbackups --container backups)
+JOB=$(jq_ "$OUT" location | sed 's#.*/##; s#?.*##')
+c emulator clock --advance 11 >/dev/null
+OUT=$(c emulator operations show "$JOB")
+check "operation shows its progress step" eq "$(jq_ "$OUT" percentComplete)" 33
+check "operation shows its step text" eq "$(jq_ "$OUT" statusDetails)" Copying
+check "timing list" contains "$(c emulator timing -o table)" 30000
+check "timing delete" c emulator timing delete cloudHsmClusters/backup
+check "timing reset" c emulator timing reset
+if c emulator timing set backup 2s --steps 0 2>/dev/null; then R=0; else R=$?; fi
+check "bad steps refused" test "$R" -ne 0
 if c emulator snapshot save '../x' 2>/dev/null; then R=0; else R=$?; fi
 check "bad snapshot name is a usage error" eq "$R" 2
 finish

@@ -8,6 +8,7 @@
 
 #include "app/app.h"
 #include "arm/lro.h"
+#include "arm/timing.h"
 #include "store/resources.h"
 #include "util/status.h"
 
@@ -197,19 +198,87 @@ static void test_config_durations(void **state)
     assert_int_not_equal(chsm_config_parse_duration("5h", &ms), CHSM_OK);
     chsm_config cfg;
     chsm_config_defaults(&cfg);
-    char *argv[] = {"x", "--op-duration", "backup=2s,cloudHsmClusters/restore=10ms"};
+    char *argv[] = {"x", "--op-duration", "backup=2s:4,cloudHsmClusters/restore=10ms"};
     char out[256];
     assert_int_equal(chsm_config_parse(&cfg, 3, argv, out, sizeof out), 0);
-    assert_int_equal(chsm_config_op_duration(&cfg, "cloudHsmClusters/backup"), 2000);
-    assert_int_equal(chsm_config_op_duration(&cfg, "cloudHsmClusters/restore"), 10);
-    assert_int_equal(chsm_config_op_duration(&cfg, "other"), 0);
+    chsm_timing *t = chsm_timing_new(&cfg);
+    assert_non_null(t);
+    assert_int_equal(chsm_timing_duration_ms(t, "cloudHsmClusters/backup"), 2000);
+    assert_int_equal(chsm_timing_duration_ms(t, "cloudHsmClusters/restore"), 10);
+    assert_int_equal(chsm_timing_duration_ms(t, "other"), 0);
+    int pct;
+    char details[32];
+    chsm_timing_progress(t, "cloudHsmClusters/backup", 1000, 3000, 2499, &pct, details,
+                         sizeof details);
+    assert_int_equal(pct, 50);
+    assert_string_equal(details, "");
+    chsm_timing_free(t);
     char *bad[] = {"x", "--op-duration", "backup"};
     assert_int_not_equal(chsm_config_parse(&cfg, 3, bad, out, sizeof out), 0);
+    char *badsteps[] = {"x", "--op-duration", "backup=1s:101"};
+    assert_int_not_equal(chsm_config_parse(&cfg, 3, badsteps, out, sizeof out), 0);
     char *listen[] = {"x", "--listen", "[::1]:0"};
     assert_int_equal(chsm_config_parse(&cfg, 3, listen, out, sizeof out), 0);
     assert_string_equal(cfg.arm_host, "::1");
     char *badport[] = {"x", "--listen", "127.0.0.1:99999"};
     assert_int_not_equal(chsm_config_parse(&cfg, 3, badport, out, sizeof out), 0);
+}
+
+/* Runtime rules: replace moves a rule to the end, steps and texts follow the
+ * clock, a held operation never reaches 100, reset restores the start rules. */
+static void test_timing_rules(void **state)
+{
+    (void)state;
+    chsm_config cfg;
+    chsm_config_defaults(&cfg);
+    chsm_timing *t = chsm_timing_new(&cfg);
+    char err[300];
+    cJSON *r = cJSON_Parse("{\"kind\":\"*\",\"durationMs\":100}");
+    assert_int_equal(chsm_timing_set(t, r, err, sizeof err), CHSM_OK);
+    cJSON_Delete(r);
+    r = cJSON_Parse("{\"kind\":\"backup\",\"duration\":\"4s\",\"steps\":4,"
+                    "\"statusDetails\":[\"a\",\"b\"]}");
+    assert_int_equal(chsm_timing_set(t, r, err, sizeof err), CHSM_OK);
+    cJSON_Delete(r);
+    assert_int_equal(chsm_timing_duration_ms(t, "x/backup"), 4000);
+    assert_int_equal(chsm_timing_duration_ms(t, "x/restore"), 100);
+    int pct;
+    char d[8];
+    chsm_timing_progress(t, "x/backup", 0, 4000, 0, &pct, d, sizeof d);
+    assert_int_equal(pct, 0);
+    assert_string_equal(d, "a");
+    chsm_timing_progress(t, "x/backup", 0, 4000, 1000, &pct, d, sizeof d);
+    assert_int_equal(pct, 25);
+    assert_string_equal(d, "b");
+    chsm_timing_progress(t, "x/backup", 0, 4000, 3999, &pct, d, sizeof d);
+    assert_int_equal(pct, 75);
+    assert_string_equal(d, "b");
+    chsm_timing_progress(t, "x/backup", 0, 0, 999999, &pct, d, sizeof d);
+    assert_int_equal(pct, 75); /* held: stays on the last step */
+    /* Replacing '*' makes it the newest, so it now wins over 'backup'. */
+    r = cJSON_Parse("{\"kind\":\"*\",\"durationMs\":7}");
+    assert_int_equal(chsm_timing_set(t, r, err, sizeof err), CHSM_OK);
+    cJSON_Delete(r);
+    assert_int_equal(chsm_timing_duration_ms(t, "x/backup"), 7);
+    const char *bad[] = {"{\"kind\":\"a\"}",
+                         "{\"kind\":\"a\",\"durationMs\":1.5}",
+                         "{\"kind\":\"a\",\"duration\":\"soon\"}",
+                         "{\"kind\":\"a\",\"durationMs\":1,\"steps\":101}",
+                         "{\"kind\":\"\",\"durationMs\":1}",
+                         "[]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = cJSON_Parse(bad[i]);
+        assert_int_equal(chsm_timing_set(t, r, err, sizeof err), CHSM_EINVAL);
+        cJSON_Delete(r);
+    }
+    assert_int_equal(chsm_timing_delete(t, "BACKUP"), CHSM_OK);
+    assert_int_equal(chsm_timing_delete(t, "backup"), CHSM_ENOTFOUND);
+    chsm_timing_reset(t);
+    assert_int_equal(chsm_timing_duration_ms(t, "x/backup"), 0);
+    cJSON *list = chsm_timing_to_json(t);
+    assert_int_equal(cJSON_GetArraySize(list), 0);
+    cJSON_Delete(list);
+    chsm_timing_free(t);
 }
 
 int main(void)
@@ -222,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_unknown_kind_fails_cleanly),
         cmocka_unit_test(test_worker_completes_in_background),
         cmocka_unit_test(test_config_durations),
+        cmocka_unit_test(test_timing_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
