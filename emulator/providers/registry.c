@@ -5,6 +5,8 @@
 
 extern const chsm_provider chsm_provider_control;
 extern const chsm_provider chsm_provider_qa;
+extern const chsm_provider chsm_provider_inventory;
+extern const chsm_provider chsm_provider_ui;
 extern const chsm_provider chsm_provider_identity_platform;
 extern const chsm_provider chsm_provider_resources;
 extern const chsm_provider chsm_provider_managed_identity;
@@ -21,6 +23,8 @@ extern const chsm_provider chsm_provider_recoveryservices;
 const chsm_provider *const chsm_providers[] = {
     &chsm_provider_control,
     &chsm_provider_qa,
+    &chsm_provider_inventory,
+    &chsm_provider_ui,
     &chsm_provider_identity_platform,
     &chsm_provider_resources,
     &chsm_provider_managed_identity,
