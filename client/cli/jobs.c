@@ -2,6 +2,7 @@
  * backup/restore jobs (202 + Location to backupOperationStatus / restoreOperationStatus)
  * and following any operation URL. */
 #include "cli.h"
+#include "cli_backup.h"
 
 #include <string.h>
 
@@ -102,8 +103,17 @@ static int cmd_restore_start(ctl *c, int argc, char **argv)
 int ctl_cmd_backup(ctl *c, int argc, char **argv)
 {
     static const ctl_command cmds[] = {
-        {"start", cmd_backup_start, "back up a cluster into a blob container"}, {NULL, NULL, NULL}};
-    return ctl_group_run(c, "backup", "Cloud HSM backups.", cmds, argc, argv);
+        {"start", cmd_backup_start, "back up a Cloud HSM cluster into a blob container"},
+        {"vault", ctl_cmd_backup_vault, "Recovery Services vaults: create, show, delete, policies"},
+        {"protect", ctl_cmd_backup_protect, "enable Azure Backup of a VM [--grant-like-portal]"},
+        {"now", ctl_cmd_backup_now, "on-demand backup of a protected VM"},
+        {"jobs", ctl_cmd_backup_jobs, "Azure Backup jobs: list, show [--wait]"},
+        {"items", ctl_cmd_backup_items, "list a vault's protected items"},
+        {"rp", ctl_cmd_backup_rp, "recovery points: list, show"},
+        {"restore-disks", ctl_cmd_backup_restore_disks, "restore a recovery point's disks"},
+        {NULL, NULL, NULL}};
+    return ctl_group_run(c, "backup", "Cloud HSM backups and Azure Backup of VMs.", cmds, argc,
+                         argv);
 }
 
 int ctl_cmd_restore(ctl *c, int argc, char **argv)
