@@ -120,6 +120,7 @@ int ctl_cmd_dr(ctl *c, int argc, char **argv);
 int ctl_cmd_mgmt(ctl *c, int argc, char **argv);
 int ctl_cmd_util(ctl *c, int argc, char **argv);
 int ctl_cmd_emulator(ctl *c, int argc, char **argv);
+int ctl_cmd_mhsm(ctl *c, int argc, char **argv);
 
 /* Helpers shared by cluster, dr and the shells. */
 

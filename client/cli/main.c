@@ -23,7 +23,9 @@ static const char usage[] =
     "  storage     storage accounts: create, show, keys\n"
     "  container   blob containers: create, show, delete\n"
     "  role        role assignments: assign, list, delete\n"
-    "  backup      backup start\n"
+    "  backup      backup start (Cloud HSM); Azure Backup of VMs: vault, protect, now,\n"
+    "              jobs, items, rp, restore-disks\n"
+    "  mhsm        Managed HSMs: create, show, list, delete, role, key\n"
     "  restore     restore start\n"
     "  operation   operation show URL\n"
     "  dr          dr run: the whole backup and restore tutorial in one command\n"
@@ -58,7 +60,7 @@ static const struct {
     {"backup", ctl_cmd_backup},       {"restore", ctl_cmd_restore},
     {"operation", ctl_cmd_operation}, {"dr", ctl_cmd_dr},
     {"mgmt", ctl_cmd_mgmt},           {"util", ctl_cmd_util},
-    {"emulator", ctl_cmd_emulator},
+    {"emulator", ctl_cmd_emulator},   {"mhsm", ctl_cmd_mhsm},
 };
 
 /* take_global consumes a global option at argv[*i] (advancing past its value); returns 1
