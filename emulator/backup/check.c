@@ -82,8 +82,24 @@ int chsm_backup_read_vm(struct chsm_app *app, const char *vm_id, chsm_backup_vm 
         } else if (rc != CHSM_ENOTFOUND) {
             return rc;
         }
+    } else if (chsm_kv_parse_key_url(out->key_url, out->vault_name, sizeof out->vault_name,
+                                     out->key_name, sizeof out->key_name, version,
+                                     sizeof version) == CHSM_OK) {
+        chsm_resource kv;
+        rc = chsm_kv_find(app, out->vault_name, &kv);
+        if (rc == CHSM_OK) {
+            copy(out->vault_id, sizeof out->vault_id, kv.id);
+            chsm_resource_clear(&kv);
+        } else if (rc != CHSM_ENOTFOUND) {
+            return rc;
+        }
     }
     return CHSM_OK;
+}
+
+const char *chsm_backup_key_owner(const chsm_backup_vm *vm)
+{
+    return vm->hsm_id[0] ? vm->hsm_id : vm->vault_id;
 }
 
 int chsm_backup_check(struct chsm_app *app, const chsm_backup_vm *vm, const cJSON *policy,
@@ -106,11 +122,20 @@ int chsm_backup_check(struct chsm_app *app, const chsm_backup_vm *vm, const cJSO
     int ok = 0;
     if (vm->hsm_id[0]) {
         ok = chsm_mhsm_backup_service_allowed(app, vm->hsm_id, vm->key_name);
-        if (ok < 0)
-            return ok;
+    } else if (vm->vault_id[0]) {
+        chsm_resource kv;
+        ok = chsm_resources_get(app->store, vm->vault_id, &kv);
+        if (ok == CHSM_OK) {
+            ok = chsm_kv_backup_service_allowed(app, &kv, vm->key_name);
+            chsm_resource_clear(&kv);
+        } else if (ok == CHSM_ENOTFOUND) {
+            ok = 0;
+        }
     }
-    /* A Key Vault key, or a Managed HSM that no longer exists: the emulator
-     * cannot show that Backup may use it, so it may not (docs/backup.md). */
+    if (ok < 0)
+        return ok;
+    /* A Managed HSM or Key Vault that no longer exists (or a key URL that is
+     * neither): Backup cannot read the key, so it may not (docs/backup.md). */
     if (!ok) {
         snprintf(code, codelen, "%s", CHSM_BACKUP_KV_PERMISSIONS_CODE);
         snprintf(message, messagelen, "%s", CHSM_BACKUP_KV_PERMISSIONS_MESSAGE);

@@ -79,9 +79,10 @@ static void store_failed(chsm_response *res, int rc)
 /* ---- the request context: HSM, caller, authorisation ---- */
 
 typedef struct mreq {
-    chsm_resource hsm; /* the Managed HSM's ARM resource */
-    char uri[256];     /* https://{name}.managedhsm.localhost:PORT */
+    chsm_resource hsm; /* the Managed HSM's (or Key Vault's) ARM resource */
+    char uri[256];     /* https://{name}.managedhsm.localhost:PORT (.vault.localhost) */
     char activity[37];
+    int vault; /* 1: a Key Vault (/kv/{vaultName}): access policies or Azure RBAC */
 } mreq;
 
 static void mreq_clear(mreq *m)
@@ -90,12 +91,12 @@ static void mreq_clear(mreq *m)
 }
 
 /* challenge answers Key Vault's 401: empty body and WWW-Authenticate. */
-static void challenge(chsm_request *req, chsm_response *res, const char *error)
+static void challenge(chsm_request *req, chsm_response *res, const mreq *m, const char *error)
 {
     char www[512];
-    snprintf(www, sizeof www,
-             "Bearer authorization=\"%s/%s\", resource=\"https://managedhsm.azure.net\"%s",
-             req->base_url, req->principal.tid[0] ? req->principal.tid : CHSM_DEFAULT_TENANT,
+    snprintf(www, sizeof www, "Bearer authorization=\"%s/%s\", resource=\"%s\"%s", req->base_url,
+             req->principal.tid[0] ? req->principal.tid : CHSM_DEFAULT_TENANT,
+             m->vault ? "https://vault.azure.net" : "https://managedhsm.azure.net",
              error ? error : "");
     chsm_response_set_text(res, 401, KV_JSON, "");
     chsm_response_header(res, "WWW-Authenticate", www, 1);
@@ -107,9 +108,16 @@ static int mopen(chsm_request *req, chsm_response *res, mreq *m)
     memset(m, 0, sizeof *m);
     chsm_uuid(m->activity);
     const char *name = chsm_request_param(req, "hsmName");
-    int rc = name ? chsm_mhsm_find(req->app, name, &m->hsm) : CHSM_ENOTFOUND;
+    if (!name) {
+        name = chsm_request_param(req, "vaultName");
+        m->vault = 1;
+    }
+    int rc = !name      ? CHSM_ENOTFOUND
+             : m->vault ? chsm_kv_find(req->app, name, &m->hsm)
+                        : chsm_mhsm_find(req->app, name, &m->hsm);
     if (rc == CHSM_ENOTFOUND) {
-        kv_error(res, 404, "HsmNotFound", "The Managed HSM '%.100s' does not exist.",
+        kv_error(res, 404, m->vault ? "VaultNotFound" : "HsmNotFound",
+                 "The %s '%.100s' does not exist.", m->vault ? "Key Vault" : "Managed HSM",
                  name ? name : "");
         return 1;
     }
@@ -126,10 +134,13 @@ static int mopen(chsm_request *req, chsm_response *res, mreq *m)
         return 1;
     }
     const char *scheme = chsm_starts_with_ci(req->base_url, "http://") ? "http" : "https";
-    chsm_mhsm_uri(req->app, scheme, m->hsm.name, m->uri, sizeof m->uri);
+    if (m->vault)
+        chsm_kv_uri(req->app, scheme, m->hsm.name, m->uri, sizeof m->uri);
+    else
+        chsm_mhsm_uri(req->app, scheme, m->hsm.name, m->uri, sizeof m->uri);
     const char *h = chsm_request_header(req, "Authorization");
     if (!h || !chsm_starts_with_ci(h, "Bearer ")) {
-        challenge(req, res, NULL);
+        challenge(req, res, m, NULL);
         mreq_clear(m);
         return 1;
     }
@@ -139,17 +150,94 @@ static int mopen(chsm_request *req, chsm_response *res, mreq *m)
     char err[256];
     if (chsm_auth_principal_from_token(req->app, token, req->app->cfg.strict_auth, &req->principal,
                                        err, sizeof err) != CHSM_OK) {
-        challenge(req, res, ", error=\"invalid_token\"");
+        challenge(req, res, m, ", error=\"invalid_token\"");
         mreq_clear(m);
         return 1;
     }
     return 0;
 }
 
+/* vault_permission maps a Managed HSM data action at target to the Key Vault key permission
+ * an access policy grants ("get", "list", "create", ...); NULL when a vault has none. */
+static const char *vault_permission(const char *target, const char *action)
+{
+    static const struct {
+        const char *action;
+        const char *perm;
+    } map[] = {{"keys/create", "create"},           {"keys/write/action", "update"},
+               {"keys/delete", "delete"},           {"keys/backup/action", "backup"},
+               {"keys/restore/action", "restore"},  {"keys/wrap/action", "wrapKey"},
+               {"keys/unwrap/action", "unwrapKey"}, {"keys/deletedKeys/recover/action", "recover"},
+               {"keys/deletedKeys/delete", "purge"}};
+    if (strcmp(action, CHSM_MHSM_KEYS_READ) == 0 ||
+        strcmp(action, CHSM_MHSM_ACTION("keys/deletedKeys/read/action")) == 0)
+        return strcmp(target, "/keys") == 0 ? "list" : "get";
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(action + strlen(CHSM_MHSM_ACTION("")), map[i].action) == 0)
+            return map[i].perm;
+    return NULL;
+}
+
+/* vault_authorize is authorize for a Key Vault: its access policies, or Azure RBAC in RBAC
+ * mode, with the service's two 403 bodies (shared/reference/backup-and-managed-hsm.md 3). */
+static int vault_authorize(chsm_request *req, chsm_response *res, mreq *m, const char *target,
+                           const char *action)
+{
+    const char *perm = vault_permission(target, action);
+    const char *key = strncmp(target, "/keys/", 6) == 0 ? target + 6 : NULL;
+    char rbac_action[160] = "";
+    int ok = perm ? chsm_kv_allowed(req->app, &m->hsm, req->principal.oid, key, perm, rbac_action,
+                                    sizeof rbac_action)
+                  : 0;
+    if (ok < 0) {
+        store_failed(res, ok);
+        return 1;
+    }
+    if (ok)
+        return 0;
+    const char *tid = req->principal.tid[0] ? req->principal.tid : CHSM_DEFAULT_TENANT;
+    int rbac = cJSON_IsTrue(
+        cJSON_GetObjectItem(chsm_json_obj(m->hsm.body, "properties"), "enableRbacAuthorization"));
+    char message[1200];
+    if (rbac) {
+        char *scope = key ? chsm_mhsm_key_id(m->hsm.id, key) : chsm_strdup(m->hsm.id);
+        snprintf(message, sizeof message,
+                 "Caller is not authorized to perform action on resource.\r\nIf role "
+                 "assignments, deny assignments or role definitions were changed recently, "
+                 "please observe propagation time.\r\nCaller: appid=%s;oid=%s;iss=https://"
+                 "sts.windows.net/%s/\r\nAction: '%s'\r\nResource: '%s'\r\nAssignment: (not "
+                 "found)\r\nDenyAssignmentId: null\r\nDecisionReason: null \r\nVault: "
+                 "%s;location=%s\r\n",
+                 req->principal.appid[0] ? req->principal.appid : req->principal.oid,
+                 req->principal.oid, tid, rbac_action[0] ? rbac_action : action,
+                 scope ? scope : m->hsm.id, m->hsm.name, chsm_json_str(m->hsm.body, "location"));
+        free(scope);
+    } else {
+        snprintf(message, sizeof message,
+                 "The user, group or application 'appid=%s;oid=%s;iss=https://sts.windows.net/"
+                 "%s/' does not have keys %s permission on key vault '%s;location=%s'. For help "
+                 "resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287",
+                 req->principal.appid[0] ? req->principal.appid : req->principal.oid,
+                 req->principal.oid, tid, perm ? perm : "(unsupported)", m->hsm.name,
+                 chsm_json_str(m->hsm.body, "location"));
+    }
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "code", "Forbidden");
+    cJSON_AddStringToObject(e, "message", message);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(e, "innererror"), "code",
+                            rbac ? "ForbiddenByRbac" : "AccessDenied");
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddItemToObject(body, "error", e);
+    kv_json(res, 403, body);
+    return 1;
+}
+
 /* authorize answers 403 AccessDenied and returns 1 unless the caller holds action at target. */
 static int authorize(chsm_request *req, chsm_response *res, mreq *m, const char *target,
                      const char *action)
 {
+    if (m->vault)
+        return vault_authorize(req, res, m, target, action);
     int ok = chsm_mhsm_allowed(req->app, m->hsm.id, req->principal.oid, target, action);
     if (ok < 0) {
         store_failed(res, ok);
@@ -185,7 +273,8 @@ static cJSON *body_object(chsm_request *req, chsm_response *res, int required)
         }
         return cJSON_CreateObject();
     }
-    cJSON *j = cJSON_ParseWithLength((const char *)req->body, req->body_len);
+    char err[160];
+    cJSON *j = chsm_json_parse((const char *)req->body, req->body_len, err, sizeof err);
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         kv_error(res, 400, "BadParameter", "The request body is not a valid JSON object.");
@@ -366,7 +455,9 @@ static int check_common(chsm_response *res, const cJSON *in)
     static const char *const nums[] = {"nbf", "exp", NULL};
     for (int i = 0; attrs && nums[i]; i++) {
         const cJSON *b = cJSON_GetObjectItem(attrs, nums[i]);
-        if (b && !cJSON_IsNumber(b) && !cJSON_IsNull(b)) {
+        if (b && !cJSON_IsNull(b) &&
+            (!cJSON_IsNumber(b) || b->valuedouble < 0 || b->valuedouble > 253402300799.0 ||
+             b->valuedouble != (double)(long long)b->valuedouble)) {
             kv_error(res, 400, "BadParameter", "'attributes.%s' must be a number of seconds.",
                      nums[i]);
             return 1;
@@ -2026,6 +2117,7 @@ static int dataplane_init(chsm_app *app)
 
 #define MP CHSM_ROUTE_PUBLIC /* tokens are checked here, with Key Vault's challenge */
 #define BASE "/mhsm/{hsmName}"
+#define KV "/kv/{vaultName}"
 #define AUTHZ "/providers/Microsoft.Authorization"
 #define V chsm_api_managedhsm
 
@@ -2083,6 +2175,23 @@ static const chsm_route routes[] = {
     {"GET", BASE "/backup/{jobId}/pending", backup_status, "mhsm/backup/status", V, MP},
     {"PUT", BASE "/restore", full_restore, "mhsm/restore", V, MP},
     {"GET", BASE "/restore/{jobId}/pending", restore_status, "mhsm/restore/status", V, MP},
+    /* Key Vault vaults: the key operations only (docs/managed-hsm.md). */
+    {"GET", KV "/keys", list_keys, "kv/keys/list", V, MP},
+    {"POST", KV "/keys/restore", restore_key, "kv/keys/restore", V, MP},
+    {"POST", KV "/keys/{keyName}/create", create_key, "kv/keys/create", V, MP},
+    {"POST", KV "/keys/{keyName}/backup", backup_key, "kv/keys/backup", V, MP},
+    {"GET", KV "/keys/{keyName}/versions", list_versions, "kv/keys/versions", V, MP},
+    {"GET", KV "/keys/{keyName}", get_key, "kv/keys/read", V, MP},
+    {"PATCH", KV "/keys/{keyName}", update_key, "kv/keys/update", V, MP},
+    {"DELETE", KV "/keys/{keyName}", delete_key, "kv/keys/delete", V, MP},
+    {"GET", KV "/keys/{keyName}/{keyVersion}", get_key, "kv/keys/read", V, MP},
+    {"PATCH", KV "/keys/{keyName}/{keyVersion}", update_key, "kv/keys/update", V, MP},
+    {"POST", KV "/keys/{keyName}/{keyVersion}/wrapkey", wrap_key, "kv/keys/wrap", V, MP},
+    {"POST", KV "/keys/{keyName}/{keyVersion}/unwrapkey", unwrap_key, "kv/keys/unwrap", V, MP},
+    {"GET", KV "/deletedkeys", list_deleted_keys, "kv/deletedKeys/list", V, MP},
+    {"GET", KV "/deletedkeys/{keyName}", get_deleted_key, "kv/deletedKeys/read", V, MP},
+    {"DELETE", KV "/deletedkeys/{keyName}", purge_key, "kv/deletedKeys/purge", V, MP},
+    {"POST", KV "/deletedkeys/{keyName}/recover", recover_key, "kv/deletedKeys/recover", V, MP},
 };
 
 const chsm_provider chsm_provider_mhsm_data_plane = {"Managed HSM data plane", routes,

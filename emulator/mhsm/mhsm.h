@@ -131,4 +131,62 @@ char *chsm_mhsm_key_id(const char *hsm_id, const char *name);
 /* chsm_mhsm_version_id returns "{hsmId}/keys/{name}/versions/{version}" (caller frees). */
 char *chsm_mhsm_version_id(const char *hsm_id, const char *name, const char *version);
 
+/* ---- Key Vault vaults (the customer-managed key alternative) ----
+ *
+ * Microsoft.KeyVault/vaults (providers/keyvault.c) keep their keys with the
+ * same documents and sealing as a Managed HSM, under the vault's ARM id
+ * ({vaultId}/keys/{name}, .../versions/{v}); the data plane is served under
+ * /kv/{vaultName}/... and https://{vaultName}.vault.localhost:PORT/...
+ * (mhsm/dataplane.c). A vault authorises data-plane calls with its access
+ * policies, or with Azure RBAC (rbac/) when enableRbacAuthorization is true. */
+
+#define CHSM_KV_TYPE "Microsoft.KeyVault/vaults"
+/* Key Vault RBAC data actions Azure Backup needs on a key (docs/backup.md). */
+#define CHSM_KV_ACTION(x) "Microsoft.KeyVault/vaults/" x
+#define CHSM_KV_KEYS_READ CHSM_KV_ACTION("keys/read")
+#define CHSM_KV_KEYS_BACKUP CHSM_KV_ACTION("keys/backup/action")
+
+/* chsm_kv_find loads the vault named name (any case, any subscription: vault
+ * names are global DNS names) into out (caller clears); CHSM_ENOTFOUND when none. */
+int chsm_kv_find(struct chsm_app *app, const char *name, chsm_resource *out);
+/* chsm_kv_uri writes "{scheme}://{name}.vault.localhost:{armPort}" (no trailing '/'). */
+void chsm_kv_uri(const struct chsm_app *app, const char *scheme, const char *name, char *out,
+                 size_t outlen);
+/* chsm_kv_parse_key_url extracts the vault name, key name and version (may be
+ * empty) from https://{v}.vault.azure.net/keys/{k}[/{ver}],
+ * https://{v}.vault.localhost:P/keys/... or {armUrl}/kv/{v}/keys/...;
+ * CHSM_EINVAL for anything else. */
+int chsm_kv_parse_key_url(const char *url, char *vault, size_t vaultlen, char *key, size_t keylen,
+                          char *version, size_t versionlen);
+/* chsm_kv_check_access_policies validates an accessPolicies array (entries of
+ * {tenantId, objectId, applicationId?, permissions{keys,secrets,certificates,
+ * storage}}, known permission names in any case); 0 when valid, else 1 with
+ * a message in err. */
+int chsm_kv_check_access_policies(const cJSON *policies, char *err, size_t errlen);
+/* chsm_kv_policy_allows tells whether the access policies of vault document
+ * vault grant principal (object id, compared case-insensitively) the key
+ * permission perm ("get", "list", "backup", ...; "all" grants every one). */
+int chsm_kv_policy_allows(const cJSON *vault, const char *principal, const char *perm);
+/* chsm_kv_apply_policies applies an accessPolicies/{kind} request (kind
+ * "add", "replace" or "remove") to the vault document's
+ * properties.accessPolicies in place: add merges permissions into the entry
+ * of the same tenantId/objectId/applicationId (or appends one), replace sets
+ * that entry's permissions (appending when absent), remove takes the given
+ * permissions away and drops entries left with none (an entry given with no
+ * permissions is dropped whole). CHSM_EINVAL for an unknown kind. */
+int chsm_kv_apply_policies(cJSON *vault, const char *kind, const cJSON *policies);
+/* chsm_kv_allowed tells whether principal may use key permission perm on key
+ * key_name (NULL for the key list) of vault: access policies, or with
+ * enableRbacAuthorization the RBAC data action (keys/read for get and list,
+ * keys/{perm}/action otherwise) at {vaultId}/keys/{key} (or the vault).
+ * 1 yes, 0 no, <0 store error. rbac_action (may be NULL) gets the action. */
+int chsm_kv_allowed(struct chsm_app *app, const chsm_resource *vault, const char *principal,
+                    const char *key_name, const char *perm, char *rbac_action, size_t actionlen);
+/* chsm_kv_backup_service_allowed is Azure Backup's check for a key in a
+ * vault: the Backup Management Service (object id or app id) holds keys get,
+ * list and backup in an access policy, or, in RBAC mode, keys/read and
+ * keys/backup/action on the key. 1 yes, 0 no, <0 store error. */
+int chsm_kv_backup_service_allowed(struct chsm_app *app, const chsm_resource *vault,
+                                   const char *key_name);
+
 #endif

@@ -46,7 +46,9 @@ static int one_of(const char *v, const char *const *allowed)
 static int key_url_ok(const char *url)
 {
     char hsm[128], key[128], ver[64];
-    if (chsm_mhsm_parse_key_url(url, hsm, sizeof hsm, key, sizeof key, ver, sizeof ver) == CHSM_OK)
+    if (chsm_mhsm_parse_key_url(url, hsm, sizeof hsm, key, sizeof key, ver, sizeof ver) ==
+            CHSM_OK ||
+        chsm_kv_parse_key_url(url, hsm, sizeof hsm, key, sizeof key, ver, sizeof ver) == CHSM_OK)
         return 1;
     const char *host = url ? strstr(url, "://") : NULL;
     if (!host)

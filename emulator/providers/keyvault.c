@@ -1,5 +1,8 @@
 /* keyvault.c - Microsoft.KeyVault/managedHSMs (the ARM side of a Managed HSM;
- * its data plane is mhsm/dataplane.c). docs/managed-hsm.md.
+ * its data plane is mhsm/dataplane.c). docs/managed-hsm.md. Also
+ * Microsoft.KeyVault/vaults as far as a customer-managed key needs them
+ * (synchronous PUT/GET/DELETE/list, access policy add/replace/remove; model
+ * in mhsm/vault.c).
  *
  * PUT is a long-running operation (201 + Azure-AsyncOperation, provisioning
  * completes through the operation engine, so --op-duration and QA fault
@@ -591,6 +594,405 @@ static void get_operation(chsm_request *req, chsm_response *res)
     chsm_op_clear(&op);
 }
 
+/* ---- Key Vault vaults (only what a customer-managed key needs) ---- */
+
+#define VAULT_TYPE NS "/vaults"
+
+static int vault_params(chsm_request *req, chsm_response *res, const char **name, char **id)
+{
+    const char *sub = chsm_request_param(req, "subscriptionId");
+    const char *rg = chsm_request_param(req, "resourceGroupName");
+    *name = chsm_request_param(req, "vaultName");
+    if (chsm_arm_require_resource_group(req, res, sub, rg))
+        return 1;
+    if (!hsm_name_ok(*name)) {
+        chsm_arm_error_target(res, 400, "VaultNameNotValid", "name",
+                              "The vault name '%.100s' is invalid: it must be 3-24 letters, "
+                              "digits and '-', start with a letter, end with a letter or digit, "
+                              "and not contain '--'.",
+                              *name ? *name : "");
+        return 1;
+    }
+    *id = chsm_arm_resource_id(sub, rg, VAULT_TYPE, *name);
+    return *id ? 0 : 1;
+}
+
+static void vault_not_found(chsm_response *res, const char *name)
+{
+    chsm_arm_error(res, 404, "ResourceNotFound",
+                   "The Resource 'Microsoft.KeyVault/vaults/%s' under resource group was not "
+                   "found.",
+                   name);
+}
+
+/* render_vault returns the vault as clients see it (vaultUri filled in). */
+static cJSON *render_vault(const chsm_request *req, const cJSON *doc)
+{
+    cJSON *out = cJSON_Duplicate(doc, 1);
+    cJSON *p = chsm_json_obj(out, "properties");
+    if (p) {
+        char uri[300];
+        const char *scheme = chsm_starts_with_ci(req->base_url, "http://") ? "http" : "https";
+        chsm_kv_uri(req->app, scheme, chsm_json_str(out, "name"), uri, sizeof uri);
+        strncat(uri, "/", sizeof uri - strlen(uri) - 1);
+        chsm_json_set_str(p, "vaultUri", uri);
+    }
+    return out;
+}
+
+/* check_vault_props validates a vault PUT's properties; answers 400 itself. */
+static int check_vault_props(chsm_response *res, const cJSON *props)
+{
+    if (!props) {
+        chsm_arm_error_target(res, 400, "BadRequest", "properties",
+                              "The properties of the vault are required (tenantId, sku).");
+        return 1;
+    }
+    const char *tenant = chsm_json_str(props, "tenantId");
+    if (!tenant || !chsm_is_uuid(tenant)) {
+        chsm_arm_error_target(res, 400, "BadRequest", "properties.tenantId",
+                              "properties.tenantId must be the tenant's id (a GUID).");
+        return 1;
+    }
+    const cJSON *sku = chsm_json_obj(props, "sku");
+    const char *sku_name = sku ? chsm_json_str(sku, "name") : NULL;
+    if (!sku_name || !(chsm_streq_ci(sku_name, "standard") || chsm_streq_ci(sku_name, "premium"))) {
+        chsm_arm_error_target(res, 400, "BadRequest", "properties.sku",
+                              "properties.sku must be {\"family\":\"A\",\"name\":\"standard\"} "
+                              "(or premium).");
+        return 1;
+    }
+    const cJSON *retention = cJSON_GetObjectItem(props, "softDeleteRetentionInDays");
+    if (retention &&
+        (!cJSON_IsNumber(retention) || retention->valueint < 7 || retention->valueint > 90)) {
+        chsm_arm_error_target(res, 400, "BadRequest", "properties.softDeleteRetentionInDays",
+                              "softDeleteRetentionInDays must be between 7 and 90.");
+        return 1;
+    }
+    static const char *const bools[] = {"enableRbacAuthorization",
+                                        "enableSoftDelete",
+                                        "enablePurgeProtection",
+                                        "enabledForDiskEncryption",
+                                        "enabledForDeployment",
+                                        "enabledForTemplateDeployment",
+                                        NULL};
+    for (int i = 0; bools[i]; i++) {
+        const cJSON *b = cJSON_GetObjectItem(props, bools[i]);
+        if (b && !cJSON_IsBool(b) && !cJSON_IsNull(b)) {
+            chsm_arm_error_target(res, 400, "BadRequest", bools[i], "%s must be a boolean.",
+                                  bools[i]);
+            return 1;
+        }
+    }
+    const cJSON *aps = cJSON_GetObjectItem(props, "accessPolicies");
+    char err[300];
+    if (aps && !cJSON_IsNull(aps) && chsm_kv_check_access_policies(aps, err, sizeof err)) {
+        chsm_arm_error_target(res, 400, "BadRequest", "properties.accessPolicies", "%s", err);
+        return 1;
+    }
+    return 0;
+}
+
+static void put_vault(chsm_request *req, chsm_response *res)
+{
+    const char *name;
+    char *id = NULL;
+    if (vault_params(req, res, &name, &id))
+        return;
+    cJSON *in = chsm_arm_body_object(req, res, 1);
+    cJSON *doc = NULL;
+    chsm_resource old = {0}, other = {0};
+    if (!in)
+        goto out;
+    const char *location = chsm_json_str(in, "location");
+    const cJSON *tags = cJSON_GetObjectItem(in, "tags");
+    const cJSON *props = chsm_json_obj(in, "properties");
+    if (!location || !*location) {
+        chsm_arm_error_target(res, 400, "LocationRequired", "location",
+                              "The location property is required for this definition.");
+        goto out;
+    }
+    if (chsm_arm_check_tags(tags, res) || check_vault_props(res, props))
+        goto out;
+    chsm_store *s = req->app->store;
+    int rc = chsm_store_begin(s);
+    if (rc != CHSM_OK) {
+        store_error(res, rc);
+        goto out;
+    }
+    rc = chsm_resources_get(s, id, &old);
+    int existed = rc == CHSM_OK;
+    if (rc == CHSM_ENOTFOUND) {
+        rc = chsm_kv_find(req->app, name, &other);
+        if (rc == CHSM_OK) {
+            chsm_store_rollback(s);
+            chsm_arm_error(res, 409, "VaultAlreadyExists",
+                           "The vault name '%s' is already in use. Vault names are globally "
+                           "unique.",
+                           name);
+            goto out;
+        }
+        if (rc == CHSM_ENOTFOUND)
+            rc = CHSM_OK;
+    }
+    if (rc != CHSM_OK) {
+        chsm_store_rollback(s);
+        store_error(res, rc);
+        goto out;
+    }
+    const cJSON *oldp = existed ? chsm_json_obj(old.body, "properties") : NULL;
+    char loc[64];
+    normalize_location(location, loc, sizeof loc);
+    if (existed) {
+        char a[64];
+        const char *old_loc = chsm_json_str(old.body, "location");
+        normalize_location(old_loc ? old_loc : "", a, sizeof a);
+        if (strcmp(a, loc) != 0) {
+            chsm_store_rollback(s);
+            chsm_arm_error(res, 409, "InvalidResourceLocation",
+                           "The resource already exists in location '%s'.", old_loc);
+            goto out;
+        }
+    }
+    doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "id", existed ? old.id : id);
+    cJSON_AddStringToObject(doc, "name", existed ? chsm_json_str(old.body, "name") : name);
+    cJSON_AddStringToObject(doc, "type", VAULT_TYPE);
+    cJSON_AddStringToObject(doc, "location", loc);
+    cJSON_AddItemToObject(doc, "tags",
+                          cJSON_IsObject(tags) ? cJSON_Duplicate(tags, 1) : cJSON_CreateObject());
+    cJSON_AddItemToObject(
+        doc, "systemData",
+        chsm_arm_system_data(req, existed ? chsm_json_obj(old.body, "systemData") : NULL));
+    cJSON *np = cJSON_Duplicate(props, 1);
+    cJSON_AddItemToObject(doc, "properties", np);
+    cJSON *sku = chsm_json_obj(np, "sku");
+    chsm_json_set_str(sku, "family", "A");
+    chsm_json_set_str(
+        sku, "name", chsm_streq_ci(chsm_json_str(sku, "name"), "premium") ? "premium" : "standard");
+    if (!cJSON_IsArray(cJSON_GetObjectItem(np, "accessPolicies")))
+        chsm_json_set(np, "accessPolicies", cJSON_CreateArray());
+    if (!cJSON_IsBool(cJSON_GetObjectItem(np, "enableRbacAuthorization")))
+        chsm_json_set(np, "enableRbacAuthorization", cJSON_CreateFalse());
+    chsm_json_set(np, "enableSoftDelete", cJSON_CreateTrue());
+    if (!cJSON_IsNumber(cJSON_GetObjectItem(np, "softDeleteRetentionInDays"))) {
+        const cJSON *od = cJSON_GetObjectItem(oldp, "softDeleteRetentionInDays");
+        chsm_json_set(np, "softDeleteRetentionInDays",
+                      cJSON_CreateNumber(cJSON_IsNumber(od) ? od->valueint : 90));
+    }
+    /* Purge protection cannot be turned off once on. */
+    if (cJSON_IsTrue(cJSON_GetObjectItem(oldp, "enablePurgeProtection")) ||
+        cJSON_IsTrue(cJSON_GetObjectItem(np, "enablePurgeProtection")))
+        chsm_json_set(np, "enablePurgeProtection", cJSON_CreateTrue());
+    else
+        cJSON_DeleteItemFromObject(np, "enablePurgeProtection");
+    if (!chsm_json_str(np, "publicNetworkAccess"))
+        chsm_json_set_str(np, "publicNetworkAccess", "Enabled");
+    chsm_json_set_str(np, "vaultUri", "");
+    chsm_json_set_str(np, "provisioningState", "Succeeded");
+    chsm_resource r = {.id = existed ? old.id : id,
+                       .type = VAULT_TYPE,
+                       .name = (char *)chsm_json_str(doc, "name"),
+                       .subscription = (char *)chsm_request_param(req, "subscriptionId"),
+                       .resource_group = (char *)chsm_request_param(req, "resourceGroupName"),
+                       .body = doc,
+                       .created_ms = old.created_ms};
+    rc = chsm_resources_put(s, &r);
+    if (rc == CHSM_OK)
+        rc = chsm_store_commit(s);
+    else
+        chsm_store_rollback(s);
+    if (rc != CHSM_OK) {
+        store_error(res, rc);
+        goto out;
+    }
+    chsm_arm_json(res, existed ? 200 : 201, render_vault(req, doc));
+out:
+    chsm_resource_clear(&old);
+    chsm_resource_clear(&other);
+    cJSON_Delete(doc);
+    cJSON_Delete(in);
+    free(id);
+}
+
+static void get_vault(chsm_request *req, chsm_response *res)
+{
+    const char *name;
+    char *id;
+    if (vault_params(req, res, &name, &id))
+        return;
+    chsm_resource r;
+    int rc = chsm_resources_get(req->app->store, id, &r);
+    free(id);
+    if (rc == CHSM_OK && !chsm_streq_ci(r.type, VAULT_TYPE)) {
+        chsm_resource_clear(&r);
+        rc = CHSM_ENOTFOUND;
+    }
+    if (rc == CHSM_ENOTFOUND)
+        vault_not_found(res, name);
+    else if (rc != CHSM_OK)
+        store_error(res, rc);
+    else
+        chsm_arm_json(res, 200, render_vault(req, r.body));
+    if (rc == CHSM_OK)
+        chsm_resource_clear(&r);
+}
+
+/* DELETE is synchronous (200, 204 when absent) and takes the vault's keys with it. Soft
+ * deleted vaults (deletedVaults, purge) are not modelled. */
+static void delete_vault(chsm_request *req, chsm_response *res)
+{
+    const char *name;
+    char *id;
+    if (vault_params(req, res, &name, &id))
+        return;
+    chsm_store *s = req->app->store;
+    int rc = chsm_store_begin(s);
+    if (rc != CHSM_OK) {
+        store_error(res, rc);
+        free(id);
+        return;
+    }
+    int exists = chsm_resources_exists(s, id);
+    rc = exists < 0 ? exists : CHSM_OK;
+    size_t n = strlen(id);
+    char *under = exists == 1 ? malloc(n + 2) : NULL;
+    if (exists == 1 && !under)
+        rc = CHSM_ENOMEM;
+    if (under) {
+        snprintf(under, n + 2, "%s/", id);
+        rc = chsm_resources_delete_under(s, under, NULL);
+        if (rc == CHSM_OK)
+            rc = chsm_resources_delete(s, id);
+        free(under);
+    }
+    if (rc == CHSM_OK)
+        rc = chsm_store_commit(s);
+    else
+        chsm_store_rollback(s);
+    if (rc != CHSM_OK)
+        store_error(res, rc);
+    else
+        chsm_arm_json(res, exists == 1 ? 200 : 204, NULL);
+    free(id);
+}
+
+static void list_vaults(chsm_request *req, chsm_response *res, const char *rg)
+{
+    const char *sub = chsm_request_param(req, "subscriptionId");
+    if (rg ? chsm_arm_require_resource_group(req, res, sub, rg)
+           : !chsm_arm_valid_subscription(sub)) {
+        if (!rg)
+            chsm_arm_error(res, 400, "InvalidSubscriptionId",
+                           "The provided subscription identifier '%.100s' is malformed or "
+                           "invalid.",
+                           sub ? sub : "");
+        return;
+    }
+    chsm_resource_query q = {.type = VAULT_TYPE,
+                             .subscription = sub,
+                             .resource_group = rg,
+                             .after_id = chsm_request_query(req, "$skiptoken"),
+                             .limit = LIST_PAGE + 1};
+    chsm_resource *rows = NULL;
+    size_t n = 0;
+    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
+    if (rc != CHSM_OK) {
+        store_error(res, rc);
+        return;
+    }
+    cJSON *items = cJSON_CreateArray();
+    for (size_t i = 0; i < n && i < LIST_PAGE; i++)
+        cJSON_AddItemToArray(items, render_vault(req, rows[i].body));
+    char *next = n > LIST_PAGE ? chsm_arm_next_link(req, rows[LIST_PAGE - 1].id) : NULL;
+    chsm_resources_free(rows, n);
+    chsm_arm_json(res, 200, chsm_arm_list_body(items, next));
+    free(next);
+}
+
+static void list_vaults_by_rg(chsm_request *req, chsm_response *res)
+{
+    list_vaults(req, res, chsm_request_param(req, "resourceGroupName"));
+}
+
+static void list_vaults_by_sub(chsm_request *req, chsm_response *res)
+{
+    list_vaults(req, res, NULL);
+}
+
+/* PUT .../vaults/{name}/accessPolicies/{add|replace|remove}: answers 200 with the
+ * request's VaultAccessPolicyParameters (id, type, properties.accessPolicies as sent). */
+static void update_access_policies(chsm_request *req, chsm_response *res)
+{
+    const char *name;
+    char *id;
+    if (vault_params(req, res, &name, &id))
+        return;
+    const char *kind = chsm_request_param(req, "operationKind");
+    cJSON *in = chsm_arm_body_object(req, res, 1);
+    chsm_resource r = {0};
+    if (!in)
+        goto out;
+    if (!kind || !(chsm_streq_ci(kind, "add") || chsm_streq_ci(kind, "replace") ||
+                   chsm_streq_ci(kind, "remove"))) {
+        chsm_arm_error(res, 400, "BadRequest",
+                       "The access policy operation '%.40s' is invalid: use add, replace or "
+                       "remove.",
+                       kind ? kind : "");
+        goto out;
+    }
+    const cJSON *aps = cJSON_GetObjectItem(chsm_json_obj(in, "properties"), "accessPolicies");
+    char err[300];
+    if (!aps) {
+        chsm_arm_error_target(res, 400, "BadRequest", "properties.accessPolicies",
+                              "properties.accessPolicies is required.");
+        goto out;
+    }
+    if (chsm_kv_check_access_policies(aps, err, sizeof err)) {
+        chsm_arm_error_target(res, 400, "BadRequest", "properties.accessPolicies", "%s", err);
+        goto out;
+    }
+    chsm_store *s = req->app->store;
+    int rc = chsm_store_begin(s);
+    if (rc == CHSM_OK)
+        rc = chsm_resources_get(s, id, &r);
+    if (rc == CHSM_OK && !chsm_streq_ci(r.type, VAULT_TYPE))
+        rc = CHSM_ENOTFOUND;
+    if (rc == CHSM_OK)
+        rc = chsm_kv_apply_policies(r.body, kind, aps);
+    if (rc == CHSM_OK) {
+        chsm_json_set(r.body, "systemData",
+                      chsm_arm_system_data(req, chsm_json_obj(r.body, "systemData")));
+        rc = chsm_resources_put(s, &r);
+    }
+    if (rc == CHSM_OK)
+        rc = chsm_store_commit(s);
+    else
+        chsm_store_rollback(s);
+    if (rc == CHSM_ENOTFOUND) {
+        vault_not_found(res, name);
+    } else if (rc != CHSM_OK) {
+        store_error(res, rc);
+    } else {
+        cJSON *b = cJSON_CreateObject();
+        char rid[700];
+        char *lower = chsm_lower_dup(kind);
+        snprintf(rid, sizeof rid, "%s/accessPolicies/%s", r.id, lower ? lower : kind);
+        free(lower);
+        cJSON_AddStringToObject(b, "id", rid);
+        cJSON_AddStringToObject(b, "name", kind);
+        cJSON_AddStringToObject(b, "type", VAULT_TYPE "/accessPolicies");
+        cJSON_AddStringToObject(b, "location", chsm_json_str(r.body, "location"));
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(b, "properties"), "accessPolicies",
+                              cJSON_Duplicate(aps, 1));
+        chsm_arm_json(res, 200, b);
+    }
+out:
+    chsm_resource_clear(&r);
+    cJSON_Delete(in);
+    free(id);
+}
+
 static int keyvault_init(chsm_app *app)
 {
     int rc = chsm_lro_register(app->lro, KIND_PROVISION, run_provision);
@@ -602,6 +1004,8 @@ static int keyvault_init(chsm_app *app)
 #define HSM                                                                                        \
     "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/" NS             \
     "/managedHSMs"
+#define VAULTS                                                                                     \
+    "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/" NS "/vaults"
 #define V chsm_api_keyvault
 
 static const chsm_route routes[] = {
@@ -616,6 +1020,14 @@ static const chsm_route routes[] = {
      "/subscriptions/{subscriptionId}/providers/" NS
      "/locations/{location}/operationResults/{operationId}",
      get_operation, "managedHSMs/operationResults/read", V, 0},
+    {"PUT", VAULTS "/{vaultName}", put_vault, "vaults/write", V, 0},
+    {"GET", VAULTS "/{vaultName}", get_vault, "vaults/read", V, 0},
+    {"DELETE", VAULTS "/{vaultName}", delete_vault, "vaults/delete", V, 0},
+    {"GET", VAULTS, list_vaults_by_rg, "vaults/read", V, 0},
+    {"GET", "/subscriptions/{subscriptionId}/providers/" NS "/vaults", list_vaults_by_sub,
+     "vaults/read", V, 0},
+    {"PUT", VAULTS "/{vaultName}/accessPolicies/{operationKind}", update_access_policies,
+     "vaults/accessPolicies/write", V, 0},
 };
 
 const chsm_provider chsm_provider_keyvault = {NS, routes, CHSM_COUNT(routes), keyvault_init};

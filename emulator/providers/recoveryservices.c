@@ -1589,8 +1589,8 @@ static int run_backup(chsm_app *app, chsm_op *op)
     }
     char key_backup_err = 0;
     char *key_backup = NULL;
-    if (!refused && vm.cmk && vm.hsm_id[0]) {
-        rc = chsm_mhsm_key_backup(app, vm.hsm_id, vm.key_name, &key_backup);
+    if (!refused && vm.cmk && chsm_backup_key_owner(&vm)[0]) {
+        rc = chsm_mhsm_key_backup(app, chsm_backup_key_owner(&vm), vm.key_name, &key_backup);
         if (rc == CHSM_ENOTFOUND) {
             refused = 1;
             key_backup_err = 1;
@@ -1639,7 +1639,7 @@ static int run_backup(chsm_app *app, chsm_op *op)
         cJSON *ks = cJSON_AddObjectToObject(rpp, "keyAndSecret");
         cJSON *kek = cJSON_AddObjectToObject(ks, "kekDetails");
         cJSON_AddStringToObject(kek, "keyUrl", vm.key_url);
-        cJSON_AddStringToObject(kek, "keyVaultId", vm.hsm_id);
+        cJSON_AddStringToObject(kek, "keyVaultId", chsm_backup_key_owner(&vm));
         cJSON_AddStringToObject(kek, "keyBackupData", key_backup ? key_backup : "");
         cJSON_AddStringToObject(ks, "encryptionMechanism", "CMK");
     }
