@@ -51,27 +51,34 @@ static void not_found(const chsm_request *req, chsm_response *res)
 }
 
 /* mhsm_host_rewrite serves https://{name}.managedhsm.localhost:PORT/... as
- * /mhsm/{name}/... (the Managed HSM data plane, mhsm/dataplane.c). */
+ * /mhsm/{name}/... (the Managed HSM data plane, mhsm/dataplane.c) and
+ * https://{name}.vault.localhost:PORT/... as /kv/{name}/... (Key Vault keys). */
 static int mhsm_host_rewrite(chsm_request *req)
 {
+    static const struct {
+        const char *suffix;
+        const char *prefix;
+    } hosts[] = {{".managedhsm.localhost", "/mhsm/"}, {".vault.localhost", "/kv/"}};
     const char *host = chsm_request_header(req, "Host");
-    static const char suffix[] = ".managedhsm.localhost";
     if (!host || !req->raw_path)
         return CHSM_OK;
     size_t n = strcspn(host, ":");
-    size_t sl = sizeof suffix - 1;
-    if (n <= sl || n - sl > 64 || !chsm_starts_with_ci(host + n - sl, suffix))
-        return CHSM_OK;
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "/mhsm/%.*s%s", (int)(n - sl), host, req->raw_path) >=
-        sizeof path)
-        return CHSM_EINVAL;
-    for (size_t i = 0; i < req->nsegments; i++)
-        free(req->segments[i]);
-    free(req->segments);
-    req->segments = NULL;
-    req->nsegments = 0;
-    return chsm_request_set_path(req, path);
+    for (size_t h = 0; h < sizeof hosts / sizeof hosts[0]; h++) {
+        size_t sl = strlen(hosts[h].suffix);
+        if (n <= sl || n - sl > 64 || !chsm_starts_with_ci(host + n - sl, hosts[h].suffix))
+            continue;
+        char path[4096];
+        if ((size_t)snprintf(path, sizeof path, "%s%.*s%s", hosts[h].prefix, (int)(n - sl), host,
+                             req->raw_path) >= sizeof path)
+            return CHSM_EINVAL;
+        for (size_t i = 0; i < req->nsegments; i++)
+            free(req->segments[i]);
+        free(req->segments);
+        req->segments = NULL;
+        req->nsegments = 0;
+        return chsm_request_set_path(req, path);
+    }
+    return CHSM_OK;
 }
 
 void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *res)
