@@ -12,6 +12,7 @@
 #include "crypto/digest.h"
 #include "crypto/keys.h"
 #include "crypto/password.h"
+#include "crypto/rawsig.h"
 #include "hsm/model.h"
 #include "hsm/repo.h"
 #include "store/resources.h"
@@ -1112,7 +1113,8 @@ static void generate_key(chsm_request *req, chsm_response *res)
         goto out;
     if (type && strcmp(type, "AES") == 0) {
         int bits = cJSON_IsNumber(size) ? size->valueint : 256;
-        if (size && (!cJSON_IsNumber(size) || (bits != 128 && bits != 192 && bits != 256))) {
+        if (size && (!cJSON_IsNumber(size) || size->valuedouble != (double)bits ||
+                     (bits != 128 && bits != 192 && bits != 256))) {
             bad_request(res, "AES 'size' must be 128, 192 or 256 bits.");
             goto out;
         }
@@ -1142,7 +1144,8 @@ static void generate_key(chsm_request *req, chsm_response *res)
     if (strcmp(type, "RSA") == 0) {
         const cJSON *e = cJSON_GetObjectItem(in, "publicExponent");
         bits = cJSON_IsNumber(size) ? size->valueint : 2048;
-        if ((size && !cJSON_IsNumber(size)) || (bits != 2048 && bits != 3072 && bits != 4096)) {
+        if ((size && (!cJSON_IsNumber(size) || size->valuedouble != (double)bits)) ||
+            (bits != 2048 && bits != 3072 && bits != 4096)) {
             bad_request(res, "RSA 'size' must be 2048, 3072 or 4096 bits.");
             goto out;
         }
@@ -1155,7 +1158,7 @@ static void generate_key(chsm_request *req, chsm_response *res)
         rc = chsm_crypto_key_generate_rsa(bits, (unsigned long)ev, &priv, &privlen);
     } else {
         const char *cv = chsm_json_str(in, "curve");
-        if (!cv && cJSON_IsNumber(size))
+        if (!cv && cJSON_IsNumber(size) && size->valuedouble == (double)size->valueint)
             cv = size->valueint == 384 ? "P-384" : size->valueint == 256 ? "P-256" : NULL;
         else if (!cv && !size)
             cv = "P-256";
@@ -1444,6 +1447,19 @@ static int op_setup(chsm_request *req, chsm_response *res, dp *d, chsm_hsm_key *
     return 0;
 }
 
+/* prehashed tells whether a sign/verify body's data is already hashed: mechanisms RSA-PKCS and
+ * ECDSA always, the SHA mechanisms with "prehashed": true. -1 (answered) when the flag is not a
+ * boolean. */
+static int prehashed(dp *d, const cJSON *in, const char *mech)
+{
+    const cJSON *f = cJSON_GetObjectItem(in, "prehashed");
+    if (f && !cJSON_IsBool(f)) {
+        bad_request(d->res, "'prehashed' must be a boolean.");
+        return -1;
+    }
+    return cJSON_IsTrue(f) || strcmp(mech, "RSA-PKCS") == 0 || strcmp(mech, "ECDSA") == 0;
+}
+
 static void sign_data(chsm_request *req, chsm_response *res)
 {
     dp d;
@@ -1454,14 +1470,16 @@ static void sign_data(chsm_request *req, chsm_response *res)
     const char *mech = chsm_json_str(in, "mechanism");
     unsigned char *data = NULL, *m = NULL, *sig = NULL;
     size_t n = 0, mlen = 0, siglen = 0;
+    int raw = 0;
     if (!mech) {
         bad_request(res, "'mechanism' is required.");
     } else if (strcmp(k.klass, "private") != 0) {
         bad_request(res, "Signing needs a private key; key %lld is a %s key.", (long long)k.handle,
                     k.klass);
-    } else if (!require_attr(&d, &k, "sign") && !b64_field(&d, in, "data", 1, &data, &n) &&
-               !key_material(&d, &k, &m, &mlen)) {
-        int rc = chsm_crypto_key_sign(m, mlen, mech, data, n, &sig, &siglen);
+    } else if ((raw = prehashed(&d, in, mech)) >= 0 && !require_attr(&d, &k, "sign") &&
+               !b64_field(&d, in, "data", 1, &data, &n) && !key_material(&d, &k, &m, &mlen)) {
+        int rc = raw ? chsm_crypto_key_sign_prehashed(m, mlen, mech, data, n, &sig, &siglen)
+                     : chsm_crypto_key_sign(m, mlen, mech, data, n, &sig, &siglen);
         if (rc != CHSM_OK) {
             crypto_error(&d, rc, "sign", mech);
         } else {
@@ -1487,15 +1505,18 @@ static void verify_data(chsm_request *req, chsm_response *res)
     const char *mech = chsm_json_str(in, "mechanism");
     unsigned char *data = NULL, *sig = NULL, *m = NULL;
     size_t n = 0, siglen = 0, mlen = 0;
+    int raw = 0;
     if (!mech) {
         bad_request(res, "'mechanism' is required.");
     } else if (strcmp(k.klass, "secret") == 0) {
         bad_request(res, "Verifying needs a public or private key; key %lld is a secret key.",
                     (long long)k.handle);
-    } else if (!require_attr(&d, &k, "verify") && !b64_field(&d, in, "data", 1, &data, &n) &&
+    } else if ((raw = prehashed(&d, in, mech)) >= 0 && !require_attr(&d, &k, "verify") &&
+               !b64_field(&d, in, "data", 1, &data, &n) &&
                !b64_field(&d, in, "signature", 1, &sig, &siglen) &&
                !key_material(&d, &k, &m, &mlen)) {
-        int rc = chsm_crypto_key_verify(m, mlen, mech, data, n, sig, siglen);
+        int rc = raw ? chsm_crypto_key_verify_prehashed(m, mlen, mech, data, n, sig, siglen)
+                     : chsm_crypto_key_verify(m, mlen, mech, data, n, sig, siglen);
         if (rc < 0) {
             crypto_error(&d, rc, "verify", mech);
         } else {
