@@ -55,6 +55,11 @@ typedef struct chsmc_resource_cfg {
 /* chsmc_cfg_parse parses the JSON text of a resource cfg: {"servers":[{"hostname":...}],
  * "emulator":{"armUrl","caCert"}?}. CHSMC_OK or CHSMC_EUSAGE with a message. */
 int chsmc_cfg_parse(const char *text, chsmc_resource_cfg *out, chsmc_error *e);
+/* chsmc_cfg_hostnames copies every servers[i].hostname of a resource cfg's JSON text (at most
+ * max, in order) into hosts; *count gets how many. CHSMC_OK or CHSMC_EUSAGE (no hostname, or
+ * one that is not a string of at most 255 characters). */
+int chsmc_cfg_hostnames(const char *text, char (*hosts)[256], size_t max, size_t *count,
+                        chsmc_error *e);
 /* chsmc_cfg_load reads and parses the file at path (CHSMC_EIO when unreadable). */
 int chsmc_cfg_load(const char *path, chsmc_resource_cfg *out, chsmc_error *e);
 /* chsmc_cfg_render returns the text of a resource cfg naming hostname, with an

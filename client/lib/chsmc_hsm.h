@@ -73,6 +73,19 @@ int chsmc_hsm_sign(chsmc_hsm *h, long long handle, const char *mechanism, const 
 /* chsmc_hsm_verify checks a signature; *valid gets 1 or 0. */
 int chsmc_hsm_verify(chsmc_hsm *h, long long handle, const char *mechanism, const void *data,
                      size_t len, const void *sig, size_t siglen, int *valid, chsmc_error *e);
+/* chsmc_hsm_sign_prehashed is chsmc_hsm_sign with "prehashed": true: data is already hashed
+ * (a digest, or for "RSA-PKCS" a DigestInfo, for "ECDSA" a digest). */
+int chsmc_hsm_sign_prehashed(chsmc_hsm *h, long long handle, const char *mechanism,
+                             const void *data, size_t len, unsigned char **sig, size_t *siglen,
+                             chsmc_error *e);
+/* chsmc_hsm_verify_prehashed is chsmc_hsm_verify with "prehashed": true. */
+int chsmc_hsm_verify_prehashed(chsmc_hsm *h, long long handle, const char *mechanism,
+                               const void *data, size_t len, const void *sig, size_t siglen,
+                               int *valid, chsmc_error *e);
+/* chsmc_hsm_patch_key changes a key's label, attributes or tags (body as PATCH /keys/{handle})
+ * and returns the updated key object (caller frees; may be NULL). */
+int chsmc_hsm_patch_key(chsmc_hsm *h, long long handle, const cJSON *body, cJSON **key,
+                        chsmc_error *e);
 
 /* Bytes in and out of crypto operations (data == NULL means absent). */
 typedef struct chsmc_bytes {

@@ -146,6 +146,33 @@ int chsmc_cfg_parse(const char *text, chsmc_resource_cfg *out, chsmc_error *e)
     return CHSMC_OK;
 }
 
+int chsmc_cfg_hostnames(const char *text, char (*hosts)[256], size_t max, size_t *count,
+                        chsmc_error *e)
+{
+    *count = 0;
+    cJSON *j = cJSON_Parse(text ? text : "");
+    const cJSON *servers = cJSON_GetObjectItemCaseSensitive(j, "servers");
+    const cJSON *list = cJSON_IsArray(servers) ? servers : NULL;
+    const cJSON *s;
+    int rc = CHSMC_OK;
+    cJSON_ArrayForEach(s, list)
+    {
+        const char *h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "hostname"));
+        if (!h || !*h || strlen(h) >= 256) {
+            rc = chsmc_error_set(e, CHSMC_EUSAGE, "InvalidConfig",
+                                 "every servers[].hostname must be a name of 1-255 characters");
+            break;
+        }
+        if (*count < max)
+            chsmc_copy(hosts[(*count)++], 256, h);
+    }
+    cJSON_Delete(j);
+    if (rc == CHSMC_OK && *count == 0)
+        rc = chsmc_error_set(e, CHSMC_EUSAGE, "InvalidConfig",
+                             "the resource cfg has no servers[].hostname");
+    return rc;
+}
+
 int chsmc_cfg_load(const char *path, chsmc_resource_cfg *out, chsmc_error *e)
 {
     char *text = chsmc_read_file(path, NULL);

@@ -363,14 +363,17 @@ static int key_op(chsmc_hsm *h, long long handle, const char *op, cJSON *body, c
     return rc;
 }
 
-int chsmc_hsm_sign(chsmc_hsm *h, long long handle, const char *mechanism, const void *data,
-                   size_t len, unsigned char **sig, size_t *siglen, chsmc_error *e)
+static int sign_common(chsmc_hsm *h, long long handle, const char *mechanism, int prehashed,
+                       const void *data, size_t len, unsigned char **sig, size_t *siglen,
+                       chsmc_error *e)
 {
     *sig = NULL;
     *siglen = 0;
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "mechanism", mechanism ? mechanism : "");
     add_b64(b, "data", data, len);
+    if (prehashed)
+        cJSON_AddTrueToObject(b, "prehashed");
     cJSON *out = NULL;
     int rc = key_op(h, handle, "sign", b, &out, e);
     if (rc != CHSMC_OK)
@@ -385,14 +388,30 @@ int chsmc_hsm_sign(chsmc_hsm *h, long long handle, const char *mechanism, const 
     return rc;
 }
 
-int chsmc_hsm_verify(chsmc_hsm *h, long long handle, const char *mechanism, const void *data,
-                     size_t len, const void *sig, size_t siglen, int *valid, chsmc_error *e)
+int chsmc_hsm_sign(chsmc_hsm *h, long long handle, const char *mechanism, const void *data,
+                   size_t len, unsigned char **sig, size_t *siglen, chsmc_error *e)
+{
+    return sign_common(h, handle, mechanism, 0, data, len, sig, siglen, e);
+}
+
+int chsmc_hsm_sign_prehashed(chsmc_hsm *h, long long handle, const char *mechanism,
+                             const void *data, size_t len, unsigned char **sig, size_t *siglen,
+                             chsmc_error *e)
+{
+    return sign_common(h, handle, mechanism, 1, data, len, sig, siglen, e);
+}
+
+static int verify_common(chsmc_hsm *h, long long handle, const char *mechanism, int prehashed,
+                         const void *data, size_t len, const void *sig, size_t siglen,
+                         int *valid, chsmc_error *e)
 {
     *valid = 0;
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "mechanism", mechanism ? mechanism : "");
     add_b64(b, "data", data, len);
     add_b64(b, "signature", sig, siglen);
+    if (prehashed)
+        cJSON_AddTrueToObject(b, "prehashed");
     cJSON *out = NULL;
     int rc = key_op(h, handle, "verify", b, &out, e);
     if (rc != CHSMC_OK)
@@ -406,6 +425,27 @@ int chsmc_hsm_verify(chsmc_hsm *h, long long handle, const char *mechanism, cons
     *valid = cJSON_IsTrue(v);
     cJSON_Delete(out);
     return CHSMC_OK;
+}
+
+int chsmc_hsm_verify(chsmc_hsm *h, long long handle, const char *mechanism, const void *data,
+                     size_t len, const void *sig, size_t siglen, int *valid, chsmc_error *e)
+{
+    return verify_common(h, handle, mechanism, 0, data, len, sig, siglen, valid, e);
+}
+
+int chsmc_hsm_verify_prehashed(chsmc_hsm *h, long long handle, const char *mechanism,
+                               const void *data, size_t len, const void *sig, size_t siglen,
+                               int *valid, chsmc_error *e)
+{
+    return verify_common(h, handle, mechanism, 1, data, len, sig, siglen, valid, e);
+}
+
+int chsmc_hsm_patch_key(chsmc_hsm *h, long long handle, const cJSON *body, cJSON **key,
+                        chsmc_error *e)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/keys/%lld", handle);
+    return chsmc_hsm_call(h, "PATCH", path, body, key, e);
 }
 
 int chsmc_hsm_encrypt(chsmc_hsm *h, long long handle, const char *mechanism,
