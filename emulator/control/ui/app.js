@@ -17,8 +17,13 @@
     authorization: '2022-04-01',
   };
   const TOKEN_KEY = 'chsm-dashboard-token';
-  const FAST_MS = 1500; /* while an operation runs */
-  const SLOW_MS = 10000; /* otherwise */
+  /* While an operation runs the page reloads everything every FAST_MS. Otherwise it
+   * reads only the request journal every SLOW_MS and reloads everything when
+   * someone else changed something (a request other than GET), or every FULL_MS:
+   * an idle page adds one journal entry per poll, not a dozen. */
+  const FAST_MS = 1500;
+  const SLOW_MS = 5000;
+  const FULL_MS = 300000;
   const JOURNAL_LIMIT = 200;
 
   const $ = (id) => document.getElementById(id);
@@ -26,9 +31,13 @@
   let info = null;
   let timer = null;
   let refreshing = false;
+  let lastFull = 0;
+  let bannerFromRefresh = false;
+  const seenRequests = new Set(); /* journal entries already looked at */
   let clockSkewMs = 0; /* emulator's now - this browser's now */
   const lastRender = {}; /* section -> JSON of what it last showed */
   let journalData = [];
+  const ownRequests = new Set(); /* x-ms-request-id of this page's own calls */
   const roleNames = {}; /* role definition guid (lowercase) -> role name */
 
   /* ---- small DOM helpers ---- */
@@ -42,7 +51,7 @@
       else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
       else e.setAttribute(k, v === true ? '' : String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === undefined || c === null || c === false) continue;
       e.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
@@ -54,7 +63,7 @@
   function replace(container, ...nodes) {
     const active = document.activeElement;
     const key = active && container.contains(active) ? active.getAttribute('data-key') : null;
-    container.replaceChildren(...nodes);
+    container.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined));
     if (key) {
       const again = container.querySelector(`[data-key="${CSS.escape(key)}"]`);
       if (again) again.focus();
@@ -107,6 +116,7 @@
 
   function fmtDuration(ms) {
     if (ms === undefined || ms === null || isNaN(ms)) return '';
+    if (ms < 10) return `${Number(ms).toFixed(1)} ms`;
     if (ms < 1000) return `${Math.round(ms)} ms`;
     if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
     const m = Math.floor(ms / 60000);
@@ -134,14 +144,16 @@
 
   /* ---- messages ---- */
 
-  function showError(text) {
+  function showError(text, fromRefresh) {
     $('banner').textContent = text;
-    $('notice').textContent = '';
+    bannerFromRefresh = Boolean(fromRefresh);
+    if (!fromRefresh) $('notice').textContent = '';
   }
 
   function showNotice(text) {
     $('notice').textContent = text;
     $('banner').textContent = '';
+    bannerFromRefresh = false;
   }
 
   /* ---- calls ---- */
@@ -166,6 +178,11 @@
       res = await fetch(path, init);
     } catch (e) {
       throw new ApiError(0, 'Unreachable', 'The emulator cannot be reached.');
+    }
+    const rid = res.headers.get('x-ms-request-id');
+    if (rid) {
+      if (ownRequests.size > 5000) ownRequests.clear();
+      ownRequests.add(rid);
     }
     const text = await res.text();
     let json = null;
@@ -254,7 +271,7 @@
             el('span', { class: 'muted', text: `${g.location || ''} · subscription ${s.id}` })),
           identities.length ? el('p', {}, el('span', { class: 'muted', text: 'Managed identities: ' }),
             identities.map((i, n) => [n ? ', ' : '', `${i.name} (principal ${(i.properties || {}).principalId || '?'})`])) : null,
-          cards.length ? el('div', { class: 'cards' }, cards)
+          cards.length ? el('div', { class: 'cards wide' }, cards)
             : el('p', { class: 'empty', text: 'No Cloud HSM clusters in this resource group.' })));
       }
     }
@@ -275,7 +292,7 @@
       .concat(ident.principalId ? [`system (principal ${ident.principalId})`] : []);
     const nodes = (p.hsms || []).map((h, i) =>
       el('li', {}, el('span', { text: `Node ${i + 1}` }), badge(h.state || '?', statusKind(h.state)),
-        el('span', { class: 'muted mono', text: h.fqdn || '' })));
+        el('span', { class: 'muted mono fqdn', text: h.fqdn || '' })));
     let keys = 'not known';
     let users = [];
     if (hsm) {
@@ -329,7 +346,7 @@
       el('td', { class: 'num', text: fmtSize(b.size) }),
       el('td', { class: 'mono', text: b.backupId || '—' }),
       el('td', { text: b.sourceCluster || '—' }),
-      el('td', { text: fmtTime(b.lastModified || b.createdAt) })));
+      el('td', { class: 'time', text: fmtTime(b.lastModified || b.createdAt) })));
     return el('div', { class: 'row-block' },
       table(`Container ${c.name}${c.truncated ? ' (first 200 blobs)' : ''}`,
         ['Blob', { text: 'Size', num: true }, 'Backup id', 'Source cluster', 'Time'], rows,
@@ -352,7 +369,7 @@
         el('td', { class: 'wrap', title: o.resourceId || '', text: lastSegment(o.resourceId) }),
         el('td', { 'data-field': 'status' }, badge(o.status, statusKind(o.status)),
           running && o.percentComplete ? ` ${o.percentComplete}%` : ''),
-        el('td', { text: fmtTime(o.startTime) }),
+        el('td', { class: 'time', text: fmtTime(o.startTime) }),
         el('td', { class: 'num', text: fmtDuration(dur) + (running ? ' …' : '') }),
         el('td', { class: 'wrap', 'data-field': 'error', text: err || o.statusDetails || '' }),
         el('td', { text: fault }),
@@ -361,7 +378,7 @@
             'aria-label': `Complete operation ${o.kind} ${o.id}`, onclick: () => opAction(o, 'complete') }, 'Complete'),
           el('button', { type: 'button', class: 'secondary', 'data-key': `fail-${o.id}`,
             'aria-label': `Fail operation ${o.kind} ${o.id}`, onclick: () => opAction(o, 'fail') }, 'Fail')) : ''),
-        el('td', { class: 'mono muted', text: o.id }));
+        el('td', { class: 'id mono muted', text: o.id }));
     });
     replace(body, table('Long-running operations, newest first',
       ['Kind', 'Resource', 'Status', 'Started', { text: 'Duration', num: true }, 'Error or details',
@@ -400,7 +417,7 @@
           el('td', { class: 'wrap' }, who ? `${who} ` : '', el('span', { class: 'mono muted', text: p.principalId || '' })),
           el('td', { text: p.principalType || '' }),
           el('td', { class: 'wrap mono', text: p.scope || '' }),
-          el('td', { class: 'mono muted', text: a.name })));
+          el('td', { class: 'id mono muted', text: a.name })));
       }
     }
     replace(body, table('Role assignments (listed at each subscription)',
@@ -471,22 +488,22 @@
   function renderJournal() {
     const body = $('journal-body');
     const filter = $('journal-filter').value.trim().toLowerCase();
-    const showControl = $('journal-control').checked;
-    const entries = journalData.filter((e) => showControl || !String(e.path).startsWith('/_emulator/'))
+    const showOwn = $('journal-own').checked;
+    const entries = journalData.filter((e) => showOwn || !ownRequests.has(e.requestId))
       .filter((e) => !filter || [e.path, e.operation, e.status, e.fault, e.method, e.listener]
         .some((v) => String(v === undefined || v === null ? '' : v).toLowerCase().includes(filter)));
-    if (!changed('journal', [entries, filter, showControl])) return;
+    if (!changed('journal', [entries, filter, showOwn])) return;
     const rows = entries.map((e) => el('tr', {},
-      el('td', { text: fmtTime(e.time) }),
+      el('td', { class: 'time', text: fmtTime(e.time) }),
       el('td', { text: e.listener }),
       el('td', { text: e.method }),
-      el('td', { class: 'wrap mono', text: e.path }),
+      el('td', { class: 'wrap path mono', text: e.path }),
       el('td', {}, badge(e.status === null ? 'dropped' : String(e.status), httpKind(e.status))),
       el('td', { class: 'num', text: fmtDuration(e.durationMs) }),
       el('td', { text: e.operation || '' }),
       el('td', { text: e.fault || '' }),
-      el('td', { class: 'mono muted', text: e.requestId })));
-    replace(body, table(`Last ${JOURNAL_LIMIT} requests, newest first${showControl ? '' : ' (control-surface calls hidden)'}`,
+      el('td', { class: 'id mono muted', text: e.requestId })));
+    replace(body, table(`Last ${JOURNAL_LIMIT} requests, newest first${showOwn ? '' : ' (this page\'s own calls hidden)'}`,
       ['Time', 'Listener', 'Method', 'Path', 'Status', { text: 'Duration', num: true }, 'Operation',
         'Fault rule', 'Request id'], rows, 'No requests recorded (or none match the filter).'));
   }
@@ -541,11 +558,12 @@
       }
       if (ops) renderOperations(ops);
       if (faults) renderFaults(faults);
-      if (journal) { journalData = journal; renderJournal(); }
+      if (journal) takeJournal(journal);
       if (snaps) renderSnapshots(snaps);
       running = runningOps(ops);
-      if (problems.length) showError(problems.join(' · '));
-      else if ($('banner').textContent) $('banner').textContent = '';
+      lastFull = Date.now();
+      if (problems.length) showError(problems.join(' · '), true);
+      else if (bannerFromRefresh) showError('', true);
       $('refresh-state').textContent = `Updated ${new Date().toLocaleTimeString()}${running ? ' · operations running' : ''}`;
       document.body.setAttribute('data-refreshed', String(Date.now()));
     } finally {
@@ -554,10 +572,39 @@
     }
   }
 
+  /* takeJournal shows the journal and tells whether it holds a change made by
+   * someone else since the last look (or lost entries in between). */
+  function takeJournal(journal) {
+    const fresh = journal.filter((e) => !seenRequests.has(e.requestId));
+    const overflow = seenRequests.size > 0 && journal.length >= JOURNAL_LIMIT &&
+      !journal.some((e) => seenRequests.has(e.requestId));
+    seenRequests.clear();
+    for (const e of journal) seenRequests.add(e.requestId);
+    journalData = journal;
+    renderJournal();
+    return overflow || fresh.some((e) => e.method !== 'GET' && !ownRequests.has(e.requestId));
+  }
+
+  /* poll reads only the journal, and reloads everything when something changed. */
+  async function poll() {
+    if (refreshing) return;
+    clearTimeout(timer);
+    let full = Date.now() - lastFull >= FULL_MS;
+    try {
+      const journal = (await call('GET', `/_emulator/requests?limit=${JOURNAL_LIMIT}`)).value || [];
+      if (takeJournal(journal)) full = true;
+      if (bannerFromRefresh) showError('', true);
+    } catch (e) {
+      showError(`requests: ${describe(e)}`, true);
+    }
+    if (full) refresh();
+    else schedule(false);
+  }
+
   function schedule(running) {
     clearTimeout(timer);
     if (!$('auto-refresh').checked || document.hidden) return;
-    timer = setTimeout(refresh, running ? FAST_MS : SLOW_MS);
+    timer = running ? setTimeout(refresh, FAST_MS) : setTimeout(poll, SLOW_MS);
   }
 
   function refreshSoon() {
@@ -724,7 +771,10 @@
 
   async function start() {
     $('refresh-now').addEventListener('click', () => refreshSoon());
-    $('auto-refresh').addEventListener('change', () => schedule(false));
+    $('auto-refresh').addEventListener('change', () => {
+      if ($('auto-refresh').checked) refreshSoon();
+      else clearTimeout(timer);
+    });
     document.addEventListener('visibilitychange', () => { if (!document.hidden) refreshSoon(); });
     $('reset-form').addEventListener('submit', onReset);
     $('snapshot-save-form').addEventListener('submit', onSnapshotSave);
@@ -736,7 +786,7 @@
     $('fault-form').addEventListener('input', updateFaultForm);
     $('fault-form').addEventListener('change', updateFaultForm);
     $('journal-filter').addEventListener('input', renderJournal);
-    $('journal-control').addEventListener('change', renderJournal);
+    $('journal-own').addEventListener('change', renderJournal);
     $('token-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       token = $('token-input').value.trim();
