@@ -26,6 +26,7 @@
 #define NS "Microsoft.Compute"
 #define VM_TYPE NS "/virtualMachines"
 #define DES_TYPE NS "/diskEncryptionSets"
+#define DISK_TYPE NS "/disks"
 
 static void store_error(chsm_response *res, int rc)
 {
@@ -346,6 +347,21 @@ static void list_des(chsm_request *req, chsm_response *res)
     list_docs(req, res, DES_TYPE);
 }
 
+/* Managed disks exist only as Azure Backup restores them (recoveryservices.c):
+ * readable, listable and deletable here, not created by PUT. */
+static void get_disk(chsm_request *req, chsm_response *res)
+{
+    get_doc(req, res, DISK_TYPE);
+}
+static void delete_disk(chsm_request *req, chsm_response *res)
+{
+    delete_doc(req, res, DISK_TYPE);
+}
+static void list_disks(chsm_request *req, chsm_response *res)
+{
+    list_docs(req, res, DISK_TYPE);
+}
+
 #define RG "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/" NS
 #define V chsm_api_compute
 
@@ -358,6 +374,9 @@ static const chsm_route routes[] = {
     {"GET", RG "/diskEncryptionSets/{name}", get_des, "diskEncryptionSets/read", V, 0},
     {"DELETE", RG "/diskEncryptionSets/{name}", delete_des, "diskEncryptionSets/delete", V, 0},
     {"GET", RG "/diskEncryptionSets", list_des, "diskEncryptionSets/list", V, 0},
+    {"GET", RG "/disks/{name}", get_disk, "disks/read", V, 0},
+    {"DELETE", RG "/disks/{name}", delete_disk, "disks/delete", V, 0},
+    {"GET", RG "/disks", list_disks, "disks/list", V, 0},
 };
 
 const chsm_provider chsm_provider_compute = {NS, routes, CHSM_COUNT(routes), NULL};

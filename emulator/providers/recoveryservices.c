@@ -1304,6 +1304,7 @@ static void list_rps(chsm_request *req, chsm_response *res)
         } else {
             cJSON *items = cJSON_CreateArray();
             for (size_t i = n; i-- > 0;) {
+                cJSON_DeleteItemFromObject(rows[i].body, "_vm");
                 cJSON_AddItemToArray(items, rows[i].body);
                 rows[i].body = NULL;
             }
@@ -1332,12 +1333,33 @@ static void get_rp(chsm_request *req, chsm_response *res)
     else if (rc != CHSM_OK)
         store_error(res, rc);
     else {
+        cJSON_DeleteItemFromObject(r.body, "_vm");
         chsm_arm_json(res, 200, r.body);
         r.body = NULL;
         chsm_resource_clear(&r);
     }
     free(iid);
     free(vid);
+}
+
+/* restore_target_group splits /subscriptions/{s}/resourceGroups/{rg} (no more segments);
+ * 0 when it is one. */
+static int restore_target_group(const char *id, char *sub, size_t sublen, char *rg, size_t rglen)
+{
+    const char *p = id;
+    if (!chsm_starts_with_ci(p, "/subscriptions/"))
+        return 1;
+    p += strlen("/subscriptions/");
+    size_t n = strcspn(p, "/");
+    if (n == 0 || n >= sublen || !chsm_starts_with_ci(p + n, "/resourceGroups/"))
+        return 1;
+    snprintf(sub, sublen, "%.*s", (int)n, p);
+    p += n + strlen("/resourceGroups/");
+    n = strcspn(p, "/");
+    if (n == 0 || n >= rglen || p[n])
+        return 1;
+    snprintf(rg, rglen, "%.*s", (int)n, p);
+    return 0;
 }
 
 static void restore(chsm_request *req, chsm_response *res)
@@ -1391,6 +1413,39 @@ static void restore(chsm_request *req, chsm_response *res)
         chsm_arm_error(res, 400, "UserErrorDiskEncryptionSetNotFound",
                        "The disk encryption set '%.300s' was not found.", des);
         goto out;
+    }
+    const char *tg = p ? chsm_json_str(p, "targetResourceGroupId") : NULL;
+    const char *tvm = p ? chsm_json_str(p, "targetVirtualMachineId") : NULL;
+    if (chsm_streq_ci(rt, "AlternateLocation") && (!tg || !tvm)) {
+        chsm_arm_error(res, 400, "UserErrorInvalidRequestParameter",
+                       "Parameter %s in request is invalid: a restore to an alternate location "
+                       "creates a VM and needs targetResourceGroupId and targetVirtualMachineId.",
+                       !tg ? "targetResourceGroupId" : "targetVirtualMachineId");
+        goto out;
+    }
+    char tg_sub[64], tg_rg[128];
+    if (tg && (restore_target_group(tg, tg_sub, sizeof tg_sub, tg_rg, sizeof tg_rg) ||
+               chsm_resources_exists(req->app->store, tg) != 1)) {
+        chsm_arm_error(res, 400, "UserErrorTargetResourceGroupNotFound",
+                       "The target resource group '%.300s' was not found.", tg);
+        goto out;
+    }
+    if (tvm) {
+        char prefix[300];
+        snprintf(prefix, sizeof prefix, "%s/providers/Microsoft.Compute/virtualMachines/", tg);
+        const char *vmname = tvm + strlen(prefix);
+        if (!chsm_starts_with_ci(tvm, prefix) || !*vmname || strchr(vmname, '/')) {
+            chsm_arm_error(res, 400, "UserErrorInvalidRequestParameter",
+                           "Parameter targetVirtualMachineId in request is invalid: it must name "
+                           "a virtual machine in the target resource group.");
+            goto out;
+        }
+        if (chsm_resources_exists(req->app->store, tvm) == 1) {
+            chsm_arm_error(res, 400, "UserErrorVmAlreadyExists",
+                           "The virtual machine '%.300s' already exists: restore to a new one.",
+                           tvm);
+            goto out;
+        }
     }
     cJSON *params = cJSON_CreateObject();
     cJSON_AddStringToObject(params, "vaultId", vid);
@@ -1666,6 +1721,22 @@ static int run_backup(chsm_app *app, chsm_op *op)
     cJSON_AddStringToObject(rprops, "expiryTime", expiry);
     cJSON_AddStringToObject(rprops, "ruleName", "");
     free(key_backup);
+    /* What a restore recreates: the VM's configuration at backup time (internal, not shown). */
+    chsm_resource vmdoc;
+    if (chsm_resources_get(app->store, src, &vmdoc) == CHSM_OK) {
+        cJSON *snap = cJSON_CreateObject();
+        cJSON_AddStringToObject(snap, "location", chsm_json_str(vmdoc.body, "location"));
+        const cJSON *zones = cJSON_GetObjectItem(vmdoc.body, "zones");
+        if (cJSON_IsArray(zones))
+            cJSON_AddItemToObject(snap, "zones", cJSON_Duplicate(zones, 1));
+        const cJSON *vp = chsm_json_obj(vmdoc.body, "properties");
+        cJSON *pp = vp ? cJSON_Duplicate(vp, 1) : cJSON_CreateObject();
+        cJSON_DeleteItemFromObject(pp, "provisioningState");
+        cJSON_DeleteItemFromObject(pp, "vmId");
+        cJSON_AddItemToObject(snap, "properties", pp);
+        cJSON_AddItemToObject(rpd, "_vm", snap);
+        chsm_resource_clear(&vmdoc);
+    }
     chsm_resource rr = {
         .id = rp_id, .type = RP_TYPE, .name = rp_name, .parent_id = op->resource_id, .body = rpd};
     rc = chsm_resources_put(app->store, &rr);
@@ -1693,6 +1764,256 @@ static int run_backup(chsm_app *app, chsm_op *op)
     }
     chsm_resource_clear(&item);
     return rc == CHSM_OK ? job_result(op, job) : rc;
+}
+
+/* put_compute stores a Microsoft.Compute document under id in sub/rg. */
+static int put_compute(chsm_app *app, const char *id, const char *type, const char *sub,
+                       const char *rg, cJSON *doc)
+{
+    const char *slash = strrchr(id, '/');
+    chsm_resource r = {.id = (char *)id,
+                       .type = (char *)type,
+                       .name = (char *)(slash ? slash + 1 : id),
+                       .subscription = (char *)sub,
+                       .resource_group = (char *)rg,
+                       .body = doc};
+    return chsm_resources_put(app->store, &r);
+}
+
+/* restored_disk builds (and stores) managed disk name_base in sub/rg from a VM disk entry
+ * (osDisk or a dataDisks element) of the backed-up VM; id gets its id. For a confidential
+ * VM the disk is ConfidentialVM_DiskEncryptedWithCustomerKey with des; otherwise des (may
+ * be "") becomes its customer-managed encryption. */
+static int restored_disk(chsm_app *app, const char *sub, const char *rg, const char *location,
+                         const char *name_base, const cJSON *entry, const char *os_type,
+                         int confidential, const char *des, const char *rp_id, char *id,
+                         size_t idlen)
+{
+    char name[200];
+    snprintf(name, sizeof name, "%s", name_base);
+    for (int i = 2; i < 100; i++) {
+        snprintf(id, idlen,
+                 "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/disks/%s", sub,
+                 rg, name);
+        int exists = chsm_resources_exists(app->store, id);
+        if (exists < 0)
+            return exists;
+        if (exists == 0)
+            break;
+        snprintf(name, sizeof name, "%s-%d", name_base, i);
+    }
+    const cJSON *md = chsm_json_obj(entry, "managedDisk");
+    const char *sat = md ? chsm_json_str(md, "storageAccountType") : NULL;
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "id", id);
+    cJSON_AddStringToObject(d, "name", name);
+    cJSON_AddStringToObject(d, "type", "Microsoft.Compute/disks");
+    cJSON_AddStringToObject(d, "location", location ? location : "");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(d, "sku"), "name", sat ? sat : "Premium_LRS");
+    cJSON *p = cJSON_AddObjectToObject(d, "properties");
+    if (os_type)
+        cJSON_AddStringToObject(p, "osType", os_type);
+    cJSON *cd = cJSON_AddObjectToObject(p, "creationData");
+    cJSON_AddStringToObject(cd, "createOption", "Restore");
+    cJSON_AddStringToObject(cd, "sourceResourceId", rp_id);
+    const cJSON *size = cJSON_GetObjectItem(entry, "diskSizeGB");
+    cJSON_AddNumberToObject(p, "diskSizeGB", cJSON_IsNumber(size) ? size->valuedouble : 30);
+    if (confidential && des && *des) {
+        cJSON *sp = cJSON_AddObjectToObject(p, "securityProfile");
+        cJSON_AddStringToObject(sp, "securityType", "ConfidentialVM_DiskEncryptedWithCustomerKey");
+        cJSON_AddStringToObject(sp, "secureVMDiskEncryptionSetId", des);
+    } else if (des && *des) {
+        cJSON *enc = cJSON_AddObjectToObject(p, "encryption");
+        cJSON_AddStringToObject(enc, "type", "EncryptionAtRestWithCustomerKey");
+        cJSON_AddStringToObject(enc, "diskEncryptionSetId", des);
+    }
+    cJSON_AddStringToObject(p, "diskState", "Unattached");
+    cJSON_AddStringToObject(p, "provisioningState", "Succeeded");
+    char t[40];
+    chsm_format_time(chsm_now_ms(), t, sizeof t);
+    cJSON_AddStringToObject(p, "timeCreated", t);
+    int rc = put_compute(app, id, "Microsoft.Compute/disks", sub, rg, d);
+    cJSON_Delete(d);
+    return rc;
+}
+
+/* attach_disk points a VM disk entry at a restored managed disk. */
+static void attach_disk(cJSON *entry, const char *disk_id, const char *des)
+{
+    const char *slash = strrchr(disk_id, '/');
+    chsm_json_set_str(entry, "name", slash ? slash + 1 : disk_id);
+    chsm_json_set_str(entry, "createOption", "Attach");
+    cJSON *md = chsm_json_obj(entry, "managedDisk");
+    if (!md) {
+        md = cJSON_CreateObject();
+        chsm_json_set(entry, "managedDisk", md);
+    }
+    chsm_json_set_str(md, "id", disk_id);
+    cJSON *sp = chsm_json_obj(md, "securityProfile");
+    if (sp && des && *des) {
+        cJSON *ds = cJSON_CreateObject();
+        cJSON_AddStringToObject(ds, "id", des);
+        chsm_json_set(sp, "diskEncryptionSet", ds);
+    }
+}
+
+/* restore_resources creates what a restore of recovery point rp (document) makes, as
+ * docs/backup.md describes: managed disks in the target resource group (RestoreDisks with
+ * targetResourceGroupId, AlternateLocation), a new VM on them (AlternateLocation), or the
+ * source VM switched to them (OriginalLocation). bag gets "Target resource group" and
+ * "Restored Disks". Returns 1 (op failed) when the recovery point predates disk
+ * snapshots and a VM is asked for. */
+static int restore_resources(chsm_app *app, chsm_op *op, const cJSON *request, const cJSON *rp,
+                             const char *source_vm, cJSON *bag)
+{
+    const char *rt = chsm_json_str(request, "recoveryType");
+    const char *tg = chsm_json_str(request, "targetResourceGroupId");
+    const cJSON *snap = chsm_json_obj(rp, "_vm");
+    char sub[64], rg[128];
+    int original = chsm_streq_ci(rt, "OriginalLocation");
+    int alternate = chsm_streq_ci(rt, "AlternateLocation");
+    if (original) {
+        /* the source VM's own resource group */
+        const char *g = strstr(source_vm ? source_vm : "", "/providers/");
+        char buf[400];
+        snprintf(buf, sizeof buf, "%.*s", g ? (int)(g - source_vm) : 0, source_vm ? source_vm : "");
+        if (!g || restore_target_group(buf, sub, sizeof sub, rg, sizeof rg))
+            return CHSM_OK;
+    } else if (!tg || restore_target_group(tg, sub, sizeof sub, rg, sizeof rg)) {
+        cJSON_AddStringToObject(bag, "Restored Disks",
+                                "none: without targetResourceGroupId the disks would be VHDs in "
+                                "the storage account, which the emulator does not write");
+        return CHSM_OK;
+    }
+    if (!snap) {
+        chsm_lro_fail(op, "UserErrorRecoveryPointNotRestorable",
+                      "This recovery point holds no disk configuration (made by an older "
+                      "emulator); take a new backup.");
+        return 1;
+    }
+    cJSON_AddStringToObject(bag, "Target resource group", rg);
+    const cJSON *vp = chsm_json_obj(snap, "properties");
+    const cJSON *storage = chsm_json_obj(vp, "storageProfile");
+    const cJSON *os = chsm_json_obj(storage, "osDisk");
+    const char *os_type = chsm_json_str(os, "osType");
+    int confidential = chsm_streq_ci(
+        chsm_json_str(chsm_json_obj(vp, "securityProfile"), "securityType"), "ConfidentialVM");
+    const cJSON *osd_sp = chsm_json_obj(chsm_json_obj(os, "managedDisk"), "securityProfile");
+    const char *des = chsm_json_str(chsm_json_obj(osd_sp, "diskEncryptionSet"), "id");
+    const cJSON *sv = chsm_json_obj(request, "securedVMDetails");
+    const char *new_des = sv ? chsm_json_str(sv, "securedVMOsDiskEncryptionSetId") : NULL;
+    if (!new_des)
+        new_des = chsm_json_str(request, "diskEncryptionSetId");
+    if (new_des && *new_des)
+        des = new_des;
+    const char *location = chsm_json_str(snap, "location");
+    const char *vm_name = strrchr(source_vm ? source_vm : "", '/');
+    vm_name = vm_name ? vm_name + 1 : "vm";
+    char ts[32], base[200], os_id[600], rp_id[1800];
+    time_t secs = (time_t)(op->start_ms / 1000);
+    struct tm tmv;
+    gmtime_r(&secs, &tmv);
+    strftime(ts, sizeof ts, "%Y%m%d-%H%M%S", &tmv);
+    snprintf(rp_id, sizeof rp_id, "%s", chsm_json_str(rp, "id"));
+    snprintf(base, sizeof base, "%s-osdisk-%s", vm_name, ts);
+    int rc = restored_disk(app, sub, rg, location, base, os, os_type, confidential, des, rp_id,
+                           os_id, sizeof os_id);
+    if (rc != CHSM_OK)
+        return rc;
+    char list[4096];
+    snprintf(list, sizeof list, "%s", os_id);
+    cJSON *data_ids = cJSON_CreateArray();
+    const cJSON *dd;
+    cJSON_ArrayForEach(dd, cJSON_GetObjectItem(storage, "dataDisks"))
+    {
+        const cJSON *lun = cJSON_GetObjectItem(dd, "lun");
+        char did[600];
+        snprintf(base, sizeof base, "%s-datadisk-%d-%s", vm_name,
+                 cJSON_IsNumber(lun) ? lun->valueint : 0, ts);
+        rc = restored_disk(app, sub, rg, location, base, dd, NULL, 0, confidential ? NULL : des,
+                           rp_id, did, sizeof did);
+        if (rc != CHSM_OK) {
+            cJSON_Delete(data_ids);
+            return rc;
+        }
+        cJSON_AddItemToArray(data_ids, cJSON_CreateString(did));
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, ",%s", did);
+    }
+    cJSON_AddStringToObject(bag, "Restored Disks", list);
+    cJSON *vm = NULL;
+    const char *vm_id = NULL;
+    chsm_resource old = {0};
+    if (alternate) {
+        vm_id = chsm_json_str(request, "targetVirtualMachineId");
+        vm = cJSON_CreateObject();
+        const char *slash = strrchr(vm_id, '/');
+        cJSON_AddStringToObject(vm, "id", vm_id);
+        cJSON_AddStringToObject(vm, "name", slash ? slash + 1 : vm_id);
+        cJSON_AddStringToObject(vm, "type", "Microsoft.Compute/virtualMachines");
+        cJSON_AddStringToObject(vm, "location", location ? location : "");
+        const cJSON *zones = cJSON_GetObjectItem(snap, "zones");
+        if (zones)
+            cJSON_AddItemToObject(vm, "zones", cJSON_Duplicate(zones, 1));
+        cJSON *p = cJSON_Duplicate(vp, 1);
+        cJSON_AddItemToObject(vm, "properties", p);
+        cJSON_DeleteItemFromObject(p, "osProfile");
+        cJSON *st = chsm_json_obj(p, "storageProfile");
+        cJSON_DeleteItemFromObject(st, "imageReference");
+        const char *vnet = chsm_json_str(request, "virtualNetworkId");
+        const char *subnet = chsm_json_str(request, "subnetId");
+        cJSON_DeleteItemFromObject(p, "networkProfile");
+        if (vnet || subnet) {
+            cJSON *np = cJSON_AddObjectToObject(p, "networkProfile");
+            cJSON_AddStringToObject(np, "virtualNetworkId", vnet ? vnet : "");
+            cJSON_AddStringToObject(np, "subnetId", subnet ? subnet : "");
+        }
+        char fresh[37];
+        chsm_uuid(fresh);
+        chsm_json_set_str(p, "vmId", fresh);
+        chsm_json_set_str(p, "provisioningState", "Succeeded");
+    } else if (original) {
+        vm_id = source_vm;
+        rc = chsm_resources_get(app->store, source_vm, &old);
+        if (rc == CHSM_ENOTFOUND) {
+            cJSON_Delete(data_ids);
+            chsm_lro_fail(op, "UserErrorVmNotFound",
+                          "The original virtual machine no longer exists: restore to an "
+                          "alternate location or restore its disks.");
+            return 1;
+        }
+        if (rc != CHSM_OK) {
+            cJSON_Delete(data_ids);
+            return rc;
+        }
+        vm = old.body;
+        old.body = NULL;
+    }
+    if (vm) {
+        cJSON *st = chsm_json_obj(chsm_json_obj(vm, "properties"), "storageProfile");
+        cJSON *vos = chsm_json_obj(st, "osDisk");
+        if (vos)
+            attach_disk(vos, os_id, des);
+        int i = 0;
+        cJSON *vd;
+        cJSON_ArrayForEach(vd, cJSON_GetObjectItem(st, "dataDisks"))
+        {
+            const char *did = cJSON_GetStringValue(cJSON_GetArrayItem(data_ids, i++));
+            if (did)
+                attach_disk(vd, did, NULL);
+        }
+        char vsub[64], vrg[128];
+        char buf[600];
+        const char *g = strstr(vm_id, "/providers/");
+        snprintf(buf, sizeof buf, "%.*s", g ? (int)(g - vm_id) : 0, vm_id);
+        if (restore_target_group(buf, vsub, sizeof vsub, vrg, sizeof vrg) == 0)
+            rc = put_compute(app, vm_id, "Microsoft.Compute/virtualMachines", vsub, vrg, vm);
+        cJSON_AddStringToObject(bag, "Restored Virtual Machine", vm_id);
+        cJSON_Delete(vm);
+    }
+    chsm_resource_clear(&old);
+    cJSON_Delete(data_ids);
+    return rc;
 }
 
 static int run_restore(chsm_app *app, chsm_op *op)
@@ -1739,6 +2060,13 @@ static int run_restore(chsm_app *app, chsm_op *op)
         const char *des = sv ? chsm_json_str(sv, "securedVMOsDiskEncryptionSetId") : NULL;
         if (des)
             cJSON_AddStringToObject(bag, "Target Disk Encryption Set", des);
+    }
+    rc = restore_resources(app, op, req, rp.body, chsm_json_str(ip, "sourceResourceId"), bag);
+    if (rc != CHSM_OK) {
+        cJSON_Delete(bag);
+        chsm_resource_clear(&rp);
+        chsm_resource_clear(&item);
+        return rc == 1 ? CHSM_OK : rc;
     }
     char job[37];
     rc = make_job(app, vault_id, "Restore", "Completed", vm_name, NULL, op->start_ms, NULL, NULL,
