@@ -97,7 +97,7 @@ test('the page loads and shows both clusters with their states', async () => {
 test('a fault rule armed from the form is listed', async () => {
   await page.getByLabel('Rule id').fill('backup-fails');
   await page.getByLabel('Operation', { exact: true }).fill('cloudHsmClusters/backup');
-  await page.locator('#fault-action').selectOption('failOperation');
+  await page.getByLabel('Action', { exact: true }).selectOption('failOperation');
   await page.getByLabel('Error code').fill(FAULT_CODE);
   await page.getByLabel('Message', { exact: true }).fill('The dashboard test broke this backup');
   await page.getByLabel('Fail after (ms)').fill('8000');

@@ -365,7 +365,7 @@
       const running = o.status === 'InProgress';
       const fault = o.fault ? (o.fault.id || o.fault.rule || JSON.stringify(o.fault)) : '';
       return el('tr', { 'data-op': o.id },
-        el('td', { text: o.kind }),
+        el('td', {}, o.kind, el('br'), el('span', { class: 'id mono muted', text: o.id })),
         el('td', { class: 'wrap', title: o.resourceId || '', text: lastSegment(o.resourceId) }),
         el('td', { 'data-field': 'status' }, badge(o.status, statusKind(o.status)),
           running && o.percentComplete ? ` ${o.percentComplete}%` : ''),
@@ -377,12 +377,11 @@
           el('button', { type: 'button', class: 'secondary', 'data-key': `complete-${o.id}`,
             'aria-label': `Complete operation ${o.kind} ${o.id}`, onclick: () => opAction(o, 'complete') }, 'Complete'),
           el('button', { type: 'button', class: 'secondary', 'data-key': `fail-${o.id}`,
-            'aria-label': `Fail operation ${o.kind} ${o.id}`, onclick: () => opAction(o, 'fail') }, 'Fail')) : ''),
-        el('td', { class: 'id mono muted', text: o.id }));
+            'aria-label': `Fail operation ${o.kind} ${o.id}`, onclick: () => opAction(o, 'fail') }, 'Fail')) : ''));
     });
     replace(body, table('Long-running operations, newest first',
       ['Kind', 'Resource', 'Status', 'Started', { text: 'Duration', num: true }, 'Error or details',
-        'Fault rule', 'Actions', 'Id'], rows, 'No operations yet.'));
+        'Fault rule', 'Actions'], rows, 'No operations yet.'));
   }
 
   async function opAction(o, what) {
@@ -489,23 +488,22 @@
     const body = $('journal-body');
     const filter = $('journal-filter').value.trim().toLowerCase();
     const showOwn = $('journal-own').checked;
-    const entries = journalData.filter((e) => showOwn || !ownRequests.has(e.requestId))
+    const own = (e) => ownRequests.has(e.requestId) || String(e.path).startsWith('/_emulator/ui');
+    const entries = journalData.filter((e) => showOwn || !own(e))
       .filter((e) => !filter || [e.path, e.operation, e.status, e.fault, e.method, e.listener]
         .some((v) => String(v === undefined || v === null ? '' : v).toLowerCase().includes(filter)));
     if (!changed('journal', [entries, filter, showOwn])) return;
     const rows = entries.map((e) => el('tr', {},
       el('td', { class: 'time', text: fmtTime(e.time) }),
-      el('td', { text: e.listener }),
-      el('td', { text: e.method }),
+      el('td', { class: 'time' }, `${e.listener} ${e.method}`, el('br'), el('span', { class: 'id mono muted', text: e.requestId })),
       el('td', { class: 'wrap path mono', text: e.path }),
       el('td', {}, badge(e.status === null ? 'dropped' : String(e.status), httpKind(e.status))),
       el('td', { class: 'num', text: fmtDuration(e.durationMs) }),
       el('td', { text: e.operation || '' }),
-      el('td', { text: e.fault || '' }),
-      el('td', { class: 'id mono muted', text: e.requestId })));
+      el('td', { text: e.fault || '' })));
     replace(body, table(`Last ${JOURNAL_LIMIT} requests, newest first${showOwn ? '' : ' (this page\'s own calls hidden)'}`,
-      ['Time', 'Listener', 'Method', 'Path', 'Status', { text: 'Duration', num: true }, 'Operation',
-        'Fault rule', 'Request id'], rows, 'No requests recorded (or none match the filter).'));
+      ['Time', 'Request and id', 'Path', 'Status', { text: 'Duration', num: true }, 'Operation',
+        'Fault rule'], rows, 'No requests recorded (or none match the filter).'));
   }
 
   function setOptions(select, items, valueOf, labelOf) {
@@ -717,7 +715,7 @@
 
   function updateFaultForm() {
     const type = $('fault-action').value;
-    for (const label of $('fault-form').querySelectorAll('label[data-for]')) {
+    for (const label of $('fault-form').querySelectorAll('.field[data-for]')) {
       const on = label.getAttribute('data-for').split(' ').includes(type);
       label.hidden = !on;
       for (const input of label.querySelectorAll('input')) input.disabled = !on;
