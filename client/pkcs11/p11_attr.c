@@ -334,7 +334,7 @@ CK_RV p11_attr_value(const p11_object *o, CK_ATTRIBUTE_TYPE type, p11_bytes *out
         return put(out, v, 3);
     }
     case CKA_MODULUS_BITS:
-        return kt == CKK_RSA && cls == CKO_PUBLIC_KEY ? put_ulong(out, (CK_ULONG)p11_key_size(k))
+        return kt == CKK_RSA && cls != CKO_SECRET_KEY ? put_ulong(out, (CK_ULONG)p11_key_size(k))
                                                       : CKR_ATTRIBUTE_TYPE_INVALID;
     case CKA_VALUE:
         if (cls == CKO_PUBLIC_KEY)

@@ -5,6 +5,8 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
@@ -107,27 +109,26 @@ static CK_RV ec_material(const CK_ATTRIBUTE *t, CK_ULONG n, p11_bytes *out)
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;
     EVP_PKEY_CTX *ctx = NULL;
-    EVP_PKEY *pk = NULL, *full = NULL;
+    EVP_PKEY *pk = NULL;
+    /* the public point d*G goes along: a key made from the scalar alone has none */
+    EC_GROUP *grp = EC_GROUP_new_by_curve_name(OBJ_sn2nid(group));
+    EC_POINT *pt = grp ? EC_POINT_new(grp) : NULL;
+    unsigned char pub[133];
+    size_t publen = 0;
     CK_RV rv = CKR_ATTRIBUTE_VALUE_INVALID;
-    if (d && bld &&
+    if (d && pt && EC_POINT_mul(grp, pt, d, NULL, NULL, NULL) == 1)
+        publen = EC_POINT_point2oct(grp, pt, POINT_CONVERSION_UNCOMPRESSED, pub, sizeof pub, NULL);
+    if (publen && bld &&
         OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) == 1 &&
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) == 1 &&
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, publen) == 1 &&
         (params = OSSL_PARAM_BLD_to_param(bld)) != NULL &&
         (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) != NULL &&
         EVP_PKEY_fromdata_init(ctx) == 1 &&
-        EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_KEYPAIR, params) == 1) {
-        /* a key made from the scalar alone has no public point: a PKCS#8 round trip through
-         * the default encoder derives it */
-        p11_bytes tmp = {0};
-        rv = pkcs8_of(pk, &tmp);
-        if (rv == CKR_OK) {
-            const unsigned char *p = tmp.data;
-            full = d2i_AutoPrivateKey(NULL, &p, (long)tmp.len);
-            rv = full ? pkcs8_of(full, out) : CKR_ATTRIBUTE_VALUE_INVALID;
-        }
-        p11_bytes_free(&tmp);
-    }
-    EVP_PKEY_free(full);
+        EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_KEYPAIR, params) == 1)
+        rv = pkcs8_of(pk, out);
+    EC_POINT_free(pt);
+    EC_GROUP_free(grp);
     EVP_PKEY_free(pk);
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);

@@ -318,7 +318,7 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
         return p11_leave(CKR_ARGUMENTS_BAD);
     pInfo->ulMinKeySize = m->min_key;
     pInfo->ulMaxKeySize = m->max_key;
-    pInfo->flags = m->flags | CKF_HW;
+    pInfo->flags = m->flags | (m->key_type != CKK_VENDOR_DEFINED ? CKF_HW : 0); /* digests: here */
     return p11_leave(CKR_OK);
 }
 
