@@ -17,6 +17,15 @@ int chsm_arm_check_api_version(const chsm_request *req, const chsm_route *route,
                        "requests.");
         return 1;
     }
+    /* Two api-versions would leave which one counts to chance: ARM refuses them. */
+    size_t count = 0;
+    for (size_t i = 0; i < req->nquery; i++)
+        count += chsm_streq_ci(req->query[i].name, "api-version");
+    if (count > 1) {
+        chsm_arm_error(res, 400, "InvalidApiVersionParameter",
+                       "The api-version query parameter is given %zu times; give it once.", count);
+        return 1;
+    }
     if (!route->api_versions || loose)
         return 0;
     chsm_buf list = {0};

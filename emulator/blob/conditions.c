@@ -171,7 +171,8 @@ char *chsm_blob_metadata_from_headers(chsm_blob_ctx *x)
         for (cJSON *it = obj->child; it; it = it->next)
             if (chsm_streq_ci(it->string, name))
                 dup = 1;
-        if (!chsm_blob_valid_metadata_name(name) || dup) {
+        /* Values are stored as JSON text: bytes that are not UTF-8 cannot be kept. */
+        if (!chsm_blob_valid_metadata_name(name) || dup || !chsm_utf8_valid(value, strlen(value))) {
             cJSON_Delete(obj);
             chsm_blob_error(x, 400, "InvalidMetadata",
                             "The metadata specified is invalid. It has characters that are not "

@@ -126,6 +126,44 @@ static int query_is(const chsm_request *req, const char *name, const char *value
     return v && chsm_streq_ci(v, value);
 }
 
+/* comp_known tells whether comp is one the Blob service defines (implemented here or not):
+ * an unknown one is the client's mistake (400), a known one the emulator lacks is a 501. */
+static int comp_known(const char *comp)
+{
+    static const char *const comps[] = {"list",
+                                        "properties",
+                                        "metadata",
+                                        "acl",
+                                        "block",
+                                        "blocklist",
+                                        "page",
+                                        "pagelist",
+                                        "appendblock",
+                                        "copy",
+                                        "lease",
+                                        "snapshot",
+                                        "tier",
+                                        "tags",
+                                        "blobs",
+                                        "batch",
+                                        "userdelegationkey",
+                                        "stats",
+                                        "query",
+                                        "expiry",
+                                        "immutabilityPolicies",
+                                        "legalhold",
+                                        "undelete",
+                                        "rename",
+                                        "incrementalcopy",
+                                        "seal",
+                                        "versions",
+                                        NULL};
+    for (const char *const *c = comps; *c; c++)
+        if (chsm_streq_ci(comp, *c))
+            return 1;
+    return 0;
+}
+
 /* classify picks the operation; NULL with *why set when there is none:
  * 1 unsupported verb, 2 not implemented, 3 no such resource, 4 $root blob. */
 static const blob_op *classify(const chsm_request *req, int level, int *why)
@@ -592,6 +630,12 @@ void chsm_blob_dispatch(chsm_app *app, chsm_request *req, chsm_response *res)
         if (why == 1)
             chsm_blob_error(&x, 405, "UnsupportedHttpVerb",
                             "The resource doesn't support specified Http Verb.", NULL);
+        else if (why == 2 && chsm_request_query(req, "comp") &&
+                 !comp_known(chsm_request_query(req, "comp")))
+            chsm_blob_error(&x, 400, "InvalidQueryParameterValue",
+                            "Value for one of the query parameters specified in the request URI "
+                            "is invalid: comp.",
+                            NULL);
         else if (why == 2)
             chsm_blob_error(&x, 501, "NotImplemented",
                             "This operation is not implemented by the emulator's Blob service.",

@@ -55,12 +55,39 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
+/* What collect_header fills: the request, and whether a header was unacceptable. */
+typedef struct header_walk {
+    chsm_request *req;
+    int bad;
+} header_walk;
+
+/* header_chars_ok: a header name is an RFC 9110 token; a value has no control characters
+ * other than tab (a NUL would cut the C string short: "HSM-Session <token>\0junk"). */
+static int header_chars_ok(const char *key, size_t key_size, const char *value, size_t value_size)
+{
+    if (key_size == 0)
+        return 0;
+    for (size_t i = 0; i < key_size; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (!isalnum(c) && !strchr("!#$%&'*+-.^_`|~", c))
+            return 0;
+    }
+    for (size_t i = 0; i < value_size; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      const char *value)
+                                      size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
-    chsm_request *req = cls;
-    return chsm_request_add_header(req, key, value ? value : "") == CHSM_OK ? MHD_YES : MHD_NO;
+    header_walk *w = cls;
+    if (!header_chars_ok(key, key_size, value ? value : "", value ? value_size : 0))
+        w->bad = 1;
+    return chsm_request_add_header(w->req, key, value ? value : "") == CHSM_OK ? MHD_YES : MHD_NO;
 }
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -284,7 +311,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     chsm_ids_enter(ids_context, &ids_saved);
     chsm_uuid(req.request_id);
     int bad = strlen(method) >= sizeof req.method;
-    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &req);
+    header_walk hw = {&req, 0};
+    MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_header, &hw);
     size_t nargs = (size_t)MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, NULL, NULL);
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &req);
     if (req.nquery != nargs)
@@ -305,7 +333,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     const char *client_id = chsm_request_header(&req, "x-ms-client-request-id");
     if (client_id && strlen(client_id) <= 1024)
         chsm_response_header(&res, "x-ms-client-request-id", client_id, 1);
-    if (bad) {
+    if (hw.bad) {
+        early_error(l, &res, 400, "InvalidHeader", "InvalidHeaderValue",
+                    "A request header has an invalid name or a control character (such as NUL) "
+                    "in its value.");
+    } else if (bad) {
         early_error(l, &res, 400, "InvalidRequestUri", "InvalidUri",
                     "The request URI is malformed: a path segment or query parameter has an "
                     "invalid escape, a NUL byte, an encoded '/', or a '.' or '..' segment.");
@@ -402,6 +434,9 @@ int chsm_listener_start(const chsm_listener_config *cfg, chsm_listener **out, ch
     opts[n++] =
         (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONNECTION_MEMORY, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS, NULL};
+    /* Strict HTTP/1.1 parsing: no Host, whitespace in a header name or obsolete line folding
+     * gets a 400 instead of a guess. */
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keep_escaped, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};

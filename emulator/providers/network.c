@@ -295,6 +295,22 @@ static void put_vnet(chsm_request *req, chsm_response *res)
         cJSON_AddFalseToObject(p, "enableDdosProtection");
     /* The body's subnets replace the old ones; one still holding a private
      * endpoint cannot go. */
+    const cJSON *space = cJSON_GetObjectItem(p, "addressSpace");
+    const cJSON *prefixes = cJSON_GetObjectItem(space, "addressPrefixes");
+    int prefixes_ok = !space || (cJSON_IsObject(space) && (!prefixes || cJSON_IsArray(prefixes)));
+    if (cJSON_IsArray(prefixes)) {
+        const cJSON *pf;
+        cJSON_ArrayForEach(pf, prefixes)
+        {
+            if (!cJSON_IsString(pf))
+                prefixes_ok = 0;
+        }
+    }
+    if (!prefixes_ok) {
+        chsm_arm_error_target(res, 400, "InvalidRequestFormat", "properties.addressSpace",
+                              "addressSpace.addressPrefixes must be an array of strings.");
+        goto fail;
+    }
     const cJSON *in_subnets = cJSON_GetObjectItem(p, "subnets");
     if (in_subnets && !cJSON_IsArray(in_subnets)) {
         chsm_arm_error_target(res, 400, "InvalidRequestFormat", "properties.subnets",

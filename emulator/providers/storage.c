@@ -212,8 +212,14 @@ static void set_sku(cJSON *body, const cJSON *sku_in)
     chsm_json_set(body, "sku", sku);
 }
 
-static int check_kind_sku(chsm_response *res, const char *kind, const cJSON *sku)
+static int check_kind_sku(chsm_response *res, const cJSON *in, const char *kind, const cJSON *sku)
 {
+    const cJSON *k = cJSON_GetObjectItem(in, "kind");
+    if (k && !cJSON_IsString(k)) {
+        chsm_arm_error_target(res, 400, "InvalidRequestPropertyValue", "kind",
+                              "The kind must be a string.");
+        return 1;
+    }
     static const char *const kinds[] = {"Storage", "StorageV2", "BlobStorage", "FileStorage",
                                         "BlockBlobStorage"};
     if (kind) {
@@ -254,7 +260,7 @@ static void put_account(chsm_request *req, chsm_response *res)
         return;
     }
     if (chsm_arm_check_tags(tags, res) || check_props(res, in_props) ||
-        check_kind_sku(res, kind, sku)) {
+        check_kind_sku(res, in, kind, sku)) {
         cJSON_Delete(in);
         return;
     }
@@ -436,7 +442,7 @@ static void patch_account(chsm_request *req, chsm_response *res)
     const cJSON *sku = cJSON_GetObjectItem(in, "sku");
     const char *kind = chsm_json_str(in, "kind");
     if (chsm_arm_check_tags(tags, res) || check_props(res, in_props) ||
-        check_kind_sku(res, kind, sku)) {
+        check_kind_sku(res, in, kind, sku)) {
         cJSON_Delete(in);
         return;
     }
@@ -781,6 +787,12 @@ static int parse_container_props(chsm_response *res, const cJSON *in, const char
     const cJSON *meta = props ? cJSON_GetObjectItem(props, "metadata") : NULL;
     *access = NULL;
     *metadata = NULL;
+    const cJSON *pa_item = props ? cJSON_GetObjectItem(props, "publicAccess") : NULL;
+    if (pa_item && !pa && !cJSON_IsNull(pa_item)) {
+        chsm_arm_error_target(res, 400, "InvalidRequestPropertyValue", "properties.publicAccess",
+                              "The publicAccess must be a string: None, Blob or Container.");
+        return 1;
+    }
     if (pa) {
         if (chsm_streq_ci(pa, "None"))
             *access = "";

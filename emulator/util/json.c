@@ -1,13 +1,52 @@
 /* json.c - cJSON helpers. */
 #include "util/json.h"
+#include "util/text.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* bad_string_char finds what JSON strings may not hold but cJSON would take: a raw control
+ * character (RFC 8259 wants them escaped) or an escaped NUL, which would silently cut the C
+ * string short ("uksouth\u0000evil" read as "uksouth"). Returns a message or NULL. */
+static const char *bad_string_char(const char *data, size_t len)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)data[i];
+        if (c == 0)
+            return "The request content contains a NUL byte.";
+        if (!in_string) {
+            if (c == '"')
+                in_string = 1;
+            continue;
+        }
+        if (c == '"') {
+            in_string = 0;
+        } else if (c < 0x20) {
+            return "The request content has an unescaped control character in a string.";
+        } else if (c == '\\' && i + 1 < len) {
+            if (data[i + 1] == 'u' && i + 5 < len && memcmp(data + i + 2, "0000", 4) == 0)
+                return "The request content contains a NUL character (\\u0000) in a string.";
+            i++; /* the escaped character */
+        }
+    }
+    return NULL;
+}
 
 cJSON *chsm_json_parse(const char *data, size_t len, char *err, size_t errlen)
 {
     if (!data || len == 0) {
         snprintf(err, errlen, "The request body is empty.");
+        return NULL;
+    }
+    /* JSON text is UTF-8 (RFC 8259): invalid bytes would be stored and exported as they are. */
+    if (!chsm_utf8_valid(data, len)) {
+        snprintf(err, errlen, "The request content is not valid UTF-8.");
+        return NULL;
+    }
+    const char *bad = bad_string_char(data, len);
+    if (bad) {
+        snprintf(err, errlen, "%s", bad);
         return NULL;
     }
     const char *end = NULL;

@@ -32,5 +32,8 @@ void chsm_format_time(int64_t ms, char *out, size_t outlen);
 void chsm_format_http_date(int64_t ms, char *out, size_t outlen);
 /* chsm_is_uuid tells whether s is a canonical 8-4-4-4-12 hex UUID. */
 int chsm_is_uuid(const char *s);
+/* chsm_utf8_valid tells whether the n bytes at s are well-formed UTF-8 (RFC 3629: no overlong
+ * forms, surrogates or code points beyond U+10FFFF). */
+int chsm_utf8_valid(const char *s, size_t n);
 
 #endif
