@@ -17,6 +17,12 @@ if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
     [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
     (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# playwright-core for the dashboard's browser test (tests/browser, Debian's chromium), the same way.
+browser_dir="$root/tests/browser"
+if [ ! -f "$browser_dir/node_modules/.package-lock.json" ] ||
+    [ "$browser_dir/package-lock.json" -nt "$browser_dir/node_modules/.package-lock.json" ]; then
+    (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 jobs=$(nproc)
 run_suite() {
