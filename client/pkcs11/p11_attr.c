@@ -240,16 +240,18 @@ static CK_RV spki_attr(const p11_object *o, CK_ATTRIBUTE_TYPE type, p11_bytes *o
             rv = put_bn(out, bn);
         BN_free(bn);
     } else if (type == CKA_EC_POINT) {
-        unsigned char pt[256];
-        size_t len = 0;
-        if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof pt,
-                                            &len) == 1 &&
-            len < 128) {
+        /* straight from the SPKI's BIT STRING: no EVP_PKEY (an application's engine may own
+         * the EC methods of its library context) */
+        const unsigned char *q = o->spki.data, *pt = NULL;
+        int len = 0;
+        X509_PUBKEY *xp = d2i_X509_PUBKEY(NULL, &q, (long)o->spki.len);
+        if (xp && X509_PUBKEY_get0_param(NULL, &pt, &len, NULL, xp) == 1 && len > 0 && len < 128) {
             unsigned char hdr[2] = {0x04, (unsigned char)len}; /* DER OCTET STRING */
             rv = put(out, hdr, 2);
             if (rv == CKR_OK)
-                rv = put(out, pt, len);
+                rv = put(out, pt, (size_t)len);
         }
+        X509_PUBKEY_free(xp);
     } else if (type == CKA_EC_PARAMS) {
         char name[64];
         size_t len = 0;
