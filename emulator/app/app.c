@@ -2,6 +2,7 @@
 #include "app/app.h"
 
 #include "app/files.h"
+#include "app/signing_key.h"
 #include "arm/lro.h"
 #include "arm/timing.h"
 #include "arm/pipeline.h"
@@ -23,27 +24,16 @@
 /* How many requests /_emulator/requests remembers. */
 #define CHSM_JOURNAL_SIZE 1000
 
-/* load_or_create_secrets keeps the token signing key and the HSM fleet secret
- * in the store, so tokens and backups stay valid across restarts. */
+/* load_or_create_secrets keeps the token signing key (made in the background
+ * when new: app/signing_key.h) and the HSM fleet secret in the store, so tokens and backups stay
+ * valid across restarts. */
 static int load_or_create_secrets(chsm_app *app, char *err, size_t errlen)
 {
     unsigned char *val = NULL;
     size_t len = 0;
-    int rc = chsm_settings_get(app->store, "jwt.signing_key", &val, &len);
-    if (rc == CHSM_OK) {
-        rc = chsm_crypto_jwt_key_from_pem((const char *)val, &app->jwt_key);
-        free(val);
-    } else if (rc == CHSM_ENOTFOUND) {
-        rc = chsm_crypto_jwt_key_generate(&app->jwt_key);
-        char *pem = rc == CHSM_OK ? chsm_crypto_jwt_key_to_pem(app->jwt_key) : NULL;
-        rc = pem ? chsm_settings_put(app->store, "jwt.signing_key", pem, strlen(pem)) : CHSM_ENOMEM;
-        free(pem);
-    }
-    if (rc != CHSM_OK) {
-        snprintf(err, errlen, "cannot load or create the token signing key: %s",
-                 chsm_status_str(rc));
+    int rc = chsm_signing_key_open(app, err, errlen);
+    if (rc != CHSM_OK)
         return rc;
-    }
     rc = chsm_settings_get(app->store, "hsm.fleet_secret", &val, &len);
     if (rc == CHSM_OK && len == sizeof app->fleet_secret) {
         memcpy(app->fleet_secret, val, len);
@@ -143,7 +133,7 @@ void chsm_app_close(chsm_app *app)
     chsm_lro_free(app->lro);
     chsm_blob_close(app);
     chsm_router_free(app->arm_router);
-    chsm_crypto_jwt_key_free(app->jwt_key);
+    chsm_signing_key_close(app);
     chsm_store_close(app->store);
     chsm_faults_free(app->faults);
     chsm_journal_free(app->journal);

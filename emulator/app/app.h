@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 struct chsm_lro;
-struct chsm_jwt_key;
+struct chsm_signing_key;
 struct chsm_blob_service;
 struct chsm_http_server;
 struct chsm_faults;
@@ -38,15 +38,15 @@ typedef struct chsm_app {
     chsm_store *store;
     chsm_router *arm_router;
     struct chsm_lro *lro;
-    struct chsm_jwt_key *jwt_key;   /* signs the tokens of the emulated Entra ID */
-    unsigned char fleet_secret[32]; /* root of the simulated HSM fleet's key hierarchy */
-    struct chsm_blob_service *blob; /* the Blob-like store (blob/) */
-    struct chsm_faults *faults;     /* QA fault rules (control/faults.h) */
-    struct chsm_journal *journal;   /* the last requests, for /_emulator/requests */
-    struct chsm_timing *timing;     /* operation durations and progress steps (arm/timing.h) */
-    char data_dir[1024];            /* absolute; for --in-memory a private temp dir */
-    char ca_cert_path[1200];        /* PEM users trust; empty without TLS */
-    char arm_url[128];              /* scheme://127.0.0.1:port once listening */
+    struct chsm_signing_key *signing_key; /* signs Entra ID tokens (app/signing_key.h) */
+    unsigned char fleet_secret[32];       /* root of the simulated HSM fleet's key hierarchy */
+    struct chsm_blob_service *blob;       /* the Blob-like store (blob/) */
+    struct chsm_faults *faults;           /* QA fault rules (control/faults.h) */
+    struct chsm_journal *journal;         /* the last requests, for /_emulator/requests */
+    struct chsm_timing *timing; /* operation durations and progress steps (arm/timing.h) */
+    char data_dir[1024];        /* absolute; for --in-memory a private temp dir */
+    char ca_cert_path[1200];    /* PEM users trust; empty without TLS */
+    char arm_url[128];          /* scheme://127.0.0.1:port once listening */
     char blob_url[128];
     int arm_port, blob_port;
     int64_t started_ms;

@@ -2,6 +2,7 @@
 #include "arm/auth.h"
 
 #include "app/app.h"
+#include "app/signing_key.h"
 #include "arm/errors.h"
 #include "crypto/jwt.h"
 #include "util/status.h"
@@ -78,7 +79,7 @@ int chsm_auth_principal_from_token(struct chsm_app *app, const char *token, int 
     cJSON *header = NULL, *claims = NULL;
     int rc;
     if (strict) {
-        rc = chsm_crypto_jwt_verify(app->jwt_key, token, &claims);
+        rc = chsm_crypto_jwt_verify(chsm_signing_key_get(app), token, &claims);
         if (rc != CHSM_OK) {
             snprintf(err, errlen, "The access token signature is invalid.");
             return rc;
@@ -185,7 +186,7 @@ char *chsm_auth_issue_token(struct chsm_app *app, const char *tid, const char *o
     }
     cJSON_AddStringToObject(claims, "ver", "1.0");
     cJSON_AddStringToObject(claims, "uti", uti);
-    char *token = chsm_crypto_jwt_sign(app->jwt_key, claims);
+    char *token = chsm_crypto_jwt_sign(chsm_signing_key_get(app), claims);
     cJSON_Delete(claims);
     return token;
 }

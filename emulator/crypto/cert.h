@@ -11,7 +11,7 @@
 /* The longest certificate or key PEM accepted (a chain of a few certificates fits). */
 #define CHSM_CRYPTO_CERT_MAX_PEM (256 * 1024)
 
-/* chsm_crypto_cert_generate makes a CA (EC P-256, 10 years) and an RSA-2048 localhost leaf
+/* chsm_crypto_cert_generate makes a CA (EC P-256, 10 years) and an EC P-256 localhost leaf
  * (825 days) signed by it, returning both certificates and the leaf's PKCS#8 key as PEM;
  * all three caller frees; on failure describes the problem in err. */
 int chsm_crypto_cert_generate(char **ca_cert_pem, char **leaf_cert_pem, char **leaf_key_pem,

@@ -9,6 +9,7 @@
 #include "providers/provider.h"
 
 #include "app/app.h"
+#include "app/signing_key.h"
 #include "arm/auth.h"
 #include "arm/errors.h"
 #include "arm/resource.h"
@@ -200,7 +201,7 @@ static void imds_token(chsm_request *req, chsm_response *res)
 
 static void jwks(chsm_request *req, chsm_response *res)
 {
-    cJSON *keys = chsm_crypto_jwt_jwks(req->app->jwt_key);
+    cJSON *keys = chsm_crypto_jwt_jwks(chsm_signing_key_get(req->app));
     if (!keys) {
         chsm_arm_error(res, 500, "InternalServerError", "The signing keys could not be listed.");
         return;

@@ -11,6 +11,7 @@
  *     (what only a signed token can reach). */
 #include "harness.h"
 
+#include "app/signing_key.h"
 #include "arm/auth.h"
 #include "crypto/jwt.h"
 #include "util/status.h"
@@ -57,7 +58,7 @@ static void as_token(const char *token)
     cJSON *header = NULL, *claims = NULL, *verified = NULL;
     int decoded = chsm_crypto_jwt_decode(token, &header, &claims);
     check(decoded == CHSM_OK || (!header && !claims), "a failed decode returned parts");
-    int rc = chsm_crypto_jwt_verify(app->jwt_key, token, &verified);
+    int rc = chsm_crypto_jwt_verify(chsm_signing_key_get(app), token, &verified);
     if (rc == CHSM_OK)
         check(decoded == CHSM_OK && same_json(claims, verified),
               "a verified token decodes to other claims");
@@ -89,10 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     cJSON *claims = cJSON_ParseWithLength(text, size);
     if (cJSON_IsObject(claims)) {
-        char *token = chsm_crypto_jwt_sign(app->jwt_key, claims);
+        char *token = chsm_crypto_jwt_sign(chsm_signing_key_get(app), claims);
         if (token) {
             cJSON *back = NULL;
-            check(chsm_crypto_jwt_verify(app->jwt_key, token, &back) == CHSM_OK,
+            check(chsm_crypto_jwt_verify(chsm_signing_key_get(app), token, &back) == CHSM_OK,
                   "a token the emulator signed does not verify");
             check(same_json(claims, back), "signed claims do not come back");
             cJSON_Delete(back);

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "app/app.h"
+#include "app/signing_key.h"
 #include "arm/apiversion.h"
 #include "arm/auth.h"
 #include "arm/errors.h"
@@ -150,7 +151,7 @@ static void test_tokens(void **state)
     cJSON_AddStringToObject(claims, "iss", "https://evil.example/");
     cJSON_AddStringToObject(claims, "aud", "https://management.azure.com/");
     cJSON_AddNumberToObject(claims, "exp", 4102444800.0);
-    char *foreign = chsm_crypto_jwt_sign(app->jwt_key, claims);
+    char *foreign = chsm_crypto_jwt_sign(chsm_signing_key_get(app), claims);
     cJSON_Delete(claims);
     assert_int_equal(chsm_auth_principal_from_token(app, foreign, 1, &p, err, sizeof err),
                      CHSM_EDENIED);

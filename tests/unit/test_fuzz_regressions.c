@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "app/app.h"
+#include "app/signing_key.h"
 #include "arm/auth.h"
 #include "control/fixtures.h"
 #include "crypto/jwt.h"
@@ -98,7 +99,7 @@ static int strict_with_exp(chsm_app *app, const char *exp_json)
              exp_json);
     cJSON *claims = cJSON_Parse(text);
     assert_non_null(claims);
-    char *token = chsm_crypto_jwt_sign(app->jwt_key, claims);
+    char *token = chsm_crypto_jwt_sign(chsm_signing_key_get(app), claims);
     cJSON_Delete(claims);
     assert_non_null(token);
     chsm_principal p;
