@@ -7,7 +7,7 @@ set -euo pipefail
 CHSM_BUILD_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libcjson-dev
     libsqlite3-dev libssl-dev uuid-dev libgnutls28-dev libcurl4-openssl-dev libp11-kit-dev)
 CHSM_TEST_PACKAGES=(libcmocka-dev curl python3 openssl nodejs npm azure-cli python3-azure
-    clang libclang-rt-14-dev wrk chromium fonts-liberation opensc libengine-pkcs11-openssl)
+    clang libclang-rt-14-dev wrk chromium fonts-liberation opensc libengine-pkcs11-openssl sqlite3)
 
 chsm_install_packages() {
     local missing=()
