@@ -448,8 +448,9 @@ static void test_template_secret(void **state)
     /* CKA_TOKEN defaults to false: a session object */
     assert_int_equal(p11_template_secret(NULL, 0, &spec, &token), CKR_OK);
     assert_false(token);
-    assert_non_null(
-        strstr(cJSON_PrintUnformatted(cJSON_GetObjectItem(spec, "attributes")), "\"token\":false"));
+    text = cJSON_PrintUnformatted(cJSON_GetObjectItem(spec, "attributes"));
+    assert_non_null(strstr(text, "\"token\":false"));
+    free(text);
     cJSON_Delete(spec);
     /* refusals */
     CK_ATTRIBUTE notsens = {CKA_SENSITIVE, &f, sizeof f};
