@@ -12,9 +12,10 @@
 // keyboard and labelling checks. Each step saves a screenshot.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { X509Certificate, createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -25,15 +26,16 @@ const DATA = process.env.DATA;
 const CHSMCTL = process.env.CHSMCTL;
 const ARTIFACTS = process.env.ARTIFACTS;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const EMULATOR = process.env.CHSM_EMULATOR;
 const FAULT_CODE = 'InjectedBackupFailure';
-for (const [k, v] of Object.entries({ ARM, DATA, CHSMCTL, ARTIFACTS }))
+for (const [k, v] of Object.entries({ ARM, DATA, CHSMCTL, ARTIFACTS, CHSM_EMULATOR: EMULATOR }))
   if (!v) throw new Error(`${k} must be set (tests/e2e/test_dashboard_browser.sh sets it)`);
 mkdirSync(ARTIFACTS, { recursive: true });
 
 // Trust exactly the emulator's own server key (its certificate is signed by
 // the data dir's private CA, which this browser profile does not know).
-function spkiHash() {
-  const cert = new X509Certificate(readFileSync(join(DATA, 'tls', 'server.pem')));
+function spkiHash(dataDir) {
+  const cert = new X509Certificate(readFileSync(join(dataDir, 'tls', 'server.pem')));
   const der = cert.publicKey.export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(der).digest('base64');
 }
@@ -54,7 +56,7 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${spkiHash()}`],
+    args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${spkiHash(DATA)}`],
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
@@ -72,6 +74,8 @@ test('the page loads and shows both clusters with their states', async () => {
   const res = await page.goto(`${ARM}/_emulator/ui`);
   assert.equal(res.status(), 200);
   assert.match(res.headers()['content-security-policy'], /default-src 'self'/);
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(wide <= 0, `the page is ${wide}px wider than a 1280px window`);
   await assert.doesNotReject(clusterCard('chsm-src').waitFor({ timeout: 15000 }));
   await clusterCard('chsm-dst').waitFor({ timeout: 15000 });
   const src = clusterCard('chsm-src');
@@ -187,6 +191,47 @@ test('keyboard and labels', async () => {
     assert.ok(await page.getByRole(role).count() >= 1, `no ${role} landmark`);
   await page.keyboard.press('Tab');
   await shot('08-keyboard');
+});
+
+test('with --strict-auth the page asks for a token and works with an emulator-admin one', async () => {
+  // a second emulator of its own, with --strict-auth
+  const data = mkdtempSync(join(tmpdir(), 'chsm-dashboard-strict-'));
+  const emu = spawn(EMULATOR, ['--listen', '127.0.0.1:0', '--blob-listen', '127.0.0.1:0', '--data-dir', data,
+    '--log-level', 'warn', '--strict-auth', '--fixture', 'tutorial-ready'], { stdio: 'ignore' });
+  let ctx;
+  try {
+    for (let i = 0; i < 200 && !existsSync(join(data, 'emulator.json')); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const arm = JSON.parse(readFileSync(join(data, 'emulator.json'), 'utf8')).armUrl;
+    const strict = await chromium.launch({
+      executablePath: CHROMIUM, headless: true,
+      args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${spkiHash(data)}`],
+    });
+    ctx = strict;
+    const p = await strict.newPage({ viewport: { width: 1280, height: 800 } });
+    p.on('pageerror', (e) => problems.push(`page error (strict): ${e.message}`));
+    await p.goto(`${arm}/_emulator/ui`);
+    await p.locator('#banner', { hasText: '--strict-auth' }).waitFor({ timeout: 15000 });
+    assert.equal(await p.locator('#token-box').getAttribute('open'), '');
+    assert.equal(await p.locator('article[data-cluster]').count(), 0);
+    await p.screenshot({ path: join(ARTIFACTS, '09-strict-auth.png'), fullPage: true });
+    await p.getByRole('button', { name: 'Get an emulator-admin token' }).click();
+    await p.locator('article[data-cluster="chsm-src"]').waitFor({ timeout: 15000 });
+    assert.equal(await p.locator('#banner').innerText(), '');
+    const stored = await p.evaluate(() => sessionStorage.getItem('chsm-dashboard-token'));
+    assert.match(stored, /^ey/); // a JWT the emulator signed
+    await p.screenshot({ path: join(ARTIFACTS, '10-strict-auth-token.png'), fullPage: true });
+    // a token for another client is refused by the control surface
+    await p.getByRole('button', { name: 'Forget token' }).click();
+    await p.getByLabel('Bearer token').fill('not-a-token');
+    await p.getByRole('button', { name: 'Use token' }).click();
+    await p.locator('#banner', { hasText: 'emulator-admin' }).waitFor({ timeout: 15000 });
+  } finally {
+    if (ctx) await ctx.close();
+    emu.kill('SIGTERM');
+    await new Promise((r) => (emu.exitCode !== null ? r() : emu.once('exit', r)));
+    rmSync(data, { recursive: true, force: true });
+  }
 });
 
 test('no console errors or CSP violations', () => {

@@ -23,7 +23,7 @@ ARTIFACTS="$CHSM_BUILD_DIR/test-artifacts/dashboard"
 rm -rf "$ARTIFACTS"
 mkdir -p "$ARTIFACTS"
 start_emulator --fixture tutorial-ready
-export ARM DATA CHSMCTL ARTIFACTS CHROMIUM
+export ARM DATA CHSMCTL ARTIFACTS CHROMIUM CHSM_EMULATOR
 
 if (cd "$BROWSER_DIR" && timeout 300 node --test --test-reporter=spec dashboard.test.mjs) >"$E2E_TMP/node.out" 2>&1; then
     NODE_RC=0
@@ -37,7 +37,7 @@ PASSES=$((PASSES + ${NODE_PASS:-0}))
 FAILS=$((FAILS + ${NODE_FAIL:-0}))
 check "node --test exited 0" eq "$NODE_RC" 0
 check "node --test ran the steps" test "${NODE_PASS:-0}" -gt 0
-for shot in 01-clusters 02-fault-armed 03-backup-running 04-backup-failed 05-reset 06-fixture-loaded 07-narrow 08-keyboard; do
+for shot in 01-clusters 02-fault-armed 03-backup-running 04-backup-failed 05-reset 06-fixture-loaded 07-narrow 08-keyboard 09-strict-auth 10-strict-auth-token; do
     check "screenshot $shot saved" test -s "$ARTIFACTS/$shot.png"
 done
 echo "screenshots: $ARTIFACTS"

@@ -38,6 +38,7 @@
   const lastRender = {}; /* section -> JSON of what it last showed */
   let journalData = [];
   const ownRequests = new Set(); /* x-ms-request-id of this page's own calls */
+  let fixtures = []; /* the built-in fixtures, loaded once */
   const roleNames = {}; /* role definition guid (lowercase) -> role name */
 
   /* ---- small DOM helpers ---- */
@@ -526,16 +527,28 @@
 
   /* ---- refresh loop ---- */
 
+  const STRICT_MESSAGE = 'This emulator runs with --strict-auth: give the page an emulator-admin token (Access token).';
+
+  /* needsToken tells whether calls would all be refused for want of a token. */
+  function needsToken() {
+    if (!(info && info.strictAuth) || token) return false;
+    $('token-box').open = true;
+    showError(STRICT_MESSAGE, true);
+    return true;
+  }
+
   async function refresh() {
     if (refreshing) return;
-    refreshing = true;
     clearTimeout(timer);
+    if (needsToken()) return; /* nothing to poll until there is a token */
+    refreshing = true;
     let running = false;
     const problems = [];
     const settle = async (what, fn) => {
       try { return await fn(); } catch (e) { problems.push(`${what}: ${describe(e)}`); return null; }
     };
     try {
+      if (!fixtures.length) await loadFixtures();
       const [arm, inv, ops, faults, journal, snaps, clock] = await Promise.all([
         settle('ARM', loadArm),
         settle('inventory', () => call('GET', '/_emulator/inventory')),
@@ -587,6 +600,7 @@
   async function poll() {
     if (refreshing) return;
     clearTimeout(timer);
+    if (needsToken()) return;
     let full = Date.now() - lastFull >= FULL_MS;
     try {
       const journal = (await call('GET', `/_emulator/requests?limit=${JOURNAL_LIMIT}`)).value || [];
@@ -653,7 +667,6 @@
     refreshSoon();
   }
 
-  let fixtures = [];
   async function loadFixtures() {
     try {
       const b = await call('GET', '/_emulator/fixtures');
@@ -661,7 +674,7 @@
       setOptions($('fixture-select'), fixtures, (f) => f.name, (f) => f.name);
       describeFixture();
     } catch (e) {
-      showError(`fixtures: ${describe(e)}`);
+      showError(`fixtures: ${describe(e)}`, true);
     }
   }
 
@@ -810,12 +823,7 @@
     } catch (e) {
       showError(describe(e));
     }
-    if (info && info.strictAuth && !token) {
-      $('token-box').open = true;
-      showError('This emulator runs with --strict-auth: give the page an emulator-admin token (Access token).');
-    }
     tokenState();
-    await loadFixtures();
     await refresh();
   }
 
