@@ -172,8 +172,11 @@ static const char *vault_permission(const char *target, const char *action)
     if (strcmp(action, CHSM_MHSM_KEYS_READ) == 0 ||
         strcmp(action, CHSM_MHSM_ACTION("keys/deletedKeys/read/action")) == 0)
         return strcmp(target, "/keys") == 0 ? "list" : "get";
+    size_t pl = strlen(CHSM_MHSM_ACTION(""));
+    if (strncmp(action, CHSM_MHSM_ACTION(""), pl) != 0)
+        return NULL;
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strcmp(action + strlen(CHSM_MHSM_ACTION("")), map[i].action) == 0)
+        if (strcmp(action + pl, map[i].action) == 0)
             return map[i].perm;
     return NULL;
 }
