@@ -10,6 +10,7 @@
 #include "control/faults.h"
 #include "control/journal.h"
 #include "crypto/digest.h"
+#include "crypto/keypool.h"
 #include "crypto/jwt.h"
 #include "providers/provider.h"
 #include "store/settings.h"
@@ -102,6 +103,10 @@ int chsm_app_open(const chsm_config *cfg, chsm_app **out, char *err, size_t errl
     }
     if (rc == CHSM_OK)
         rc = load_or_create_secrets(app, err, errlen);
+    if (rc == CHSM_OK && cfg->key_pool > 0) {
+        rc = chsm_crypto_keypool_start(cfg->key_pool);
+        app->key_pool_started = rc == CHSM_OK;
+    }
     if (rc == CHSM_OK) {
         app->arm_router = chsm_router_new();
         app->lro = chsm_lro_new(app);
@@ -134,6 +139,8 @@ void chsm_app_close(chsm_app *app)
     chsm_blob_close(app);
     chsm_router_free(app->arm_router);
     chsm_signing_key_close(app);
+    if (app->key_pool_started)
+        chsm_crypto_keypool_stop();
     chsm_store_close(app->store);
     chsm_faults_free(app->faults);
     chsm_journal_free(app->journal);

@@ -50,6 +50,7 @@ typedef struct chsm_app {
     char blob_url[128];
     int arm_port, blob_port;
     int64_t started_ms;
+    int key_pool_started; /* holds a reference on crypto/keypool.h's pool */
     const chsm_state_hooks *state_hooks[CHSM_MAX_STATE_HOOKS];
     int nstate_hooks;
 } chsm_app;

@@ -40,6 +40,7 @@ typedef struct chsm_config {
     uint64_t seed;
     int no_control; /* turn /_emulator/ QA controls off */
     int fsync;      /* fsync every commit: survive power loss, not only process crashes */
+    int key_pool;   /* RSA-2048 keys kept ready (crypto/keypool.h); 0: none */
     char fixtures[CHSM_MAX_FIXTURES][1024]; /* loaded at start, in order */
     int nfixtures;
 } chsm_config;

@@ -1,6 +1,8 @@
 /* keys.c - HSM key operations over OpenSSL 3 EVP interfaces. */
 #include "crypto/keys.h"
 
+#include "crypto/keypool.h"
+
 #include "util/status.h"
 
 #include <limits.h>
@@ -90,6 +92,13 @@ static EVP_PKEY *load_key(const unsigned char *der, size_t len, int *is_private)
 }
 
 int chsm_crypto_key_generate_rsa(int bits, unsigned long e, unsigned char **der, size_t *len)
+{
+    if (bits == 2048 && e == 65537 && chsm_crypto_keypool_take(der, len) == CHSM_OK)
+        return CHSM_OK;
+    return chsm_crypto_key_generate_rsa_now(bits, e, der, len);
+}
+
+int chsm_crypto_key_generate_rsa_now(int bits, unsigned long e, unsigned char **der, size_t *len)
 {
     if ((bits != 2048 && bits != 3072 && bits != 4096) || e < 65537 || (e & 1) == 0)
         return CHSM_EINVAL;

@@ -30,8 +30,12 @@ void chsm_crypto_key_free(void *p, size_t n);
 void chsm_crypto_key_wipe(void *p, size_t n);
 
 /* chsm_crypto_key_generate_rsa makes an RSA key of bits (2048..4096) with the odd public
- * exponent e (>= 65537) as PKCS#8 DER (caller frees *der). */
+ * exponent e (>= 65537) as PKCS#8 DER (caller frees *der); RSA-2048 with e = 65537 comes
+ * from the key pool (crypto/keypool.h) when one is ready. */
 int chsm_crypto_key_generate_rsa(int bits, unsigned long e, unsigned char **der, size_t *len);
+/* chsm_crypto_key_generate_rsa_now is the same, always generating on the spot
+ * (the key pool's own generator: crypto/keypool.h). */
+int chsm_crypto_key_generate_rsa_now(int bits, unsigned long e, unsigned char **der, size_t *len);
 /* chsm_crypto_key_generate_ec makes an EC key on curve "P-256" or "P-384" as PKCS#8 DER. */
 int chsm_crypto_key_generate_ec(const char *curve, unsigned char **der, size_t *len);
 /* chsm_crypto_key_describe parses a PKCS#8 private or SPKI public DER blob and describes it;

@@ -19,8 +19,12 @@
 /* chsm_crypto_password_hash writes "pbkdf2-sha256$<iter>$<b64 salt>$<b64 hash>" (random 16-byte
  * salt, 32-byte PBKDF2-HMAC-SHA256) into out; CHSM_EINVAL if outlen is too small. */
 int chsm_crypto_password_hash(const char *password, char *out, size_t outlen);
+/* chsm_crypto_password_hash_well_known hashes a well-known password (the PRECO default) once per
+ * process and hands out that same hash again: it protects nothing, so it is not paid per use. */
+int chsm_crypto_password_hash_well_known(const char *password, char *out, size_t outlen);
 /* chsm_crypto_password_verify checks password against an encoded hash in constant time;
- * returns 1 on a match, 0 on a mismatch, a negative chsm_status if encoded is malformed. */
+ * returns 1 on a match, 0 on a mismatch, a negative chsm_status if encoded is malformed.
+ * A pair this process hashed or verified before is recognised from memory (no PBKDF2). */
 int chsm_crypto_password_verify(const char *password, const char *encoded);
 
 #endif

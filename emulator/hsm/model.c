@@ -69,8 +69,8 @@ int chsm_hsm_cluster_create(struct chsm_app *app, const char *resource_id, const
     u.user_id = 1;
     snprintf(u.user_type, sizeof u.user_type, "PRECO");
     snprintf(u.username, sizeof u.username, "%s", CHSM_HSM_PRECO_USER);
-    rc =
-        chsm_crypto_password_hash(CHSM_HSM_PRECO_PASSWORD, u.password_hash, sizeof u.password_hash);
+    rc = chsm_crypto_password_hash_well_known(CHSM_HSM_PRECO_PASSWORD, u.password_hash,
+                                              sizeof u.password_hash);
     if (rc == CHSM_OK)
         rc = chsm_hsm_repo_user_put(app->store, resource_id, &u);
     return rc;

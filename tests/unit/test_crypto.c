@@ -311,6 +311,34 @@ static void test_password_hash_verify(void **state)
     assert_int_equal(chsm_crypto_password_verify("", h1), 1);
 }
 
+/* The memo of verified pairs answers only for the exact pair: a password that
+ * matched one hash does not match another hash, and a near miss still fails. */
+static void test_password_memo(void **state)
+{
+    (void)state;
+    char h1[CHSM_CRYPTO_PASSWORD_HASH_LEN], h2[CHSM_CRYPTO_PASSWORD_HASH_LEN];
+    assert_int_equal(chsm_crypto_password_hash("alpha", h1, sizeof h1), CHSM_OK);
+    assert_int_equal(chsm_crypto_password_hash("beta", h2, sizeof h2), CHSM_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(chsm_crypto_password_verify("alpha", h1), 1);
+        assert_int_equal(chsm_crypto_password_verify("beta", h1), 0);
+        assert_int_equal(chsm_crypto_password_verify("alpha", h2), 0);
+        assert_int_equal(chsm_crypto_password_verify("alph", h1), 0);
+    }
+    /* A tampered hash string is not taken for the remembered one. */
+    h1[strlen(h1) - 3] = h1[strlen(h1) - 3] == 'A' ? 'B' : 'A';
+    assert_int_equal(chsm_crypto_password_verify("alpha", h1), 0);
+    /* A well-known password is hashed once and the same string handed out again. */
+    char w1[CHSM_CRYPTO_PASSWORD_HASH_LEN], w2[CHSM_CRYPTO_PASSWORD_HASH_LEN];
+    assert_int_equal(chsm_crypto_password_hash_well_known("password", w1, sizeof w1), CHSM_OK);
+    assert_int_equal(chsm_crypto_password_hash_well_known("password", w2, sizeof w2), CHSM_OK);
+    assert_string_equal(w1, w2);
+    assert_int_equal(chsm_crypto_password_verify("password", w1), 1);
+    assert_int_equal(chsm_crypto_password_hash_well_known("other", w2, sizeof w2), CHSM_OK);
+    assert_string_not_equal(w1, w2);
+    assert_int_equal(chsm_crypto_password_verify("other", w2), 1);
+}
+
 static void test_password_interop(void **state)
 {
     (void)state;
@@ -695,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_gcm_known_answer),
         cmocka_unit_test(test_gcm_tamper),
         cmocka_unit_test(test_password_hash_verify),
+        cmocka_unit_test(test_password_memo),
         cmocka_unit_test(test_password_interop),
         cmocka_unit_test(test_password_malformed),
         cmocka_unit_test(test_jwt_sign_decode_verify),
