@@ -73,6 +73,10 @@ ctl mhsm create ctlhsm -g hsm-rg --administrator 00000000-0000-0000-0000-0000000
 check "mhsm create --wait" eq "$RC" 0
 check "provisioned" eq "$(jq_ "$OUT" properties.provisioningState)" "Succeeded"
 check "hsmUri" contains "$(jq_ "$OUT" properties.hsmUri)" "https://ctlhsm.managedhsm.localhost:"
+ctl mhsm show ctlhsm -g hsm-rg
+check "mhsm show" eq "$(jq_ "$OUT" properties.initialAdminObjectIds.0)" "00000000-0000-0000-0000-00000000c0de"
+ctl mhsm show nosuch -g hsm-rg
+check "mhsm show of a missing HSM: exit 3" eq "$RC" 3
 ctl -o table mhsm list -g hsm-rg
 check "mhsm list" contains "$OUT" "ctlhsm"
 # chsmctl acts as its client id: not an administrator of the new HSM.
