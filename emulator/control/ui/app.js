@@ -367,9 +367,9 @@
       const fault = o.fault ? (o.fault.id || o.fault.rule || JSON.stringify(o.fault)) : '';
       return el('tr', { 'data-op': o.id },
         el('td', {}, o.kind, el('br'), el('span', { class: 'id mono muted', text: o.id })),
-        el('td', { class: 'wrap', title: o.resourceId || '', text: lastSegment(o.resourceId) }),
         el('td', { 'data-field': 'status' }, badge(o.status, statusKind(o.status)),
           running && o.percentComplete ? ` ${o.percentComplete}%` : ''),
+        el('td', { class: 'wrap', title: o.resourceId || '', text: lastSegment(o.resourceId) }),
         el('td', { class: 'time', text: fmtTime(o.startTime) }),
         el('td', { class: 'num', text: fmtDuration(dur) + (running ? ' …' : '') }),
         el('td', { class: 'wrap', 'data-field': 'error', text: err || o.statusDetails || '' }),
@@ -381,7 +381,7 @@
             'aria-label': `Fail operation ${o.kind} ${o.id}`, onclick: () => opAction(o, 'fail') }, 'Fail')) : ''));
     });
     replace(body, table('Long-running operations, newest first',
-      ['Kind', 'Resource', 'Status', 'Started', { text: 'Duration', num: true }, 'Error or details',
+      ['Kind', 'Status', 'Resource', 'Started', { text: 'Duration', num: true }, 'Error or details',
         'Fault rule', 'Actions'], rows, 'No operations yet.'));
   }
 
@@ -496,14 +496,14 @@
     if (!changed('journal', [entries, filter, showOwn])) return;
     const rows = entries.map((e) => el('tr', {},
       el('td', { class: 'time', text: fmtTime(e.time) }),
-      el('td', { class: 'time' }, `${e.listener} ${e.method}`, el('br'), el('span', { class: 'id mono muted', text: e.requestId })),
-      el('td', { class: 'wrap path mono', text: e.path }),
       el('td', {}, badge(e.status === null ? 'dropped' : String(e.status), httpKind(e.status))),
+      el('td', {}, `${e.listener} ${e.method}`, el('br'), el('span', { class: 'id mono muted', text: e.requestId })),
+      el('td', { class: 'wrap path mono', text: e.path }),
       el('td', { class: 'num', text: fmtDuration(e.durationMs) }),
       el('td', { text: e.operation || '' }),
       el('td', { text: e.fault || '' })));
     replace(body, table(`Last ${JOURNAL_LIMIT} requests, newest first${showOwn ? '' : ' (this page\'s own calls hidden)'}`,
-      ['Time', 'Request and id', 'Path', 'Status', { text: 'Duration', num: true }, 'Operation',
+      ['Time', 'Status', 'Request and id', 'Path', { text: 'Duration', num: true }, 'Operation',
         'Fault rule'], rows, 'No requests recorded (or none match the filter).'));
   }
 
