@@ -9,11 +9,11 @@
 
 #include "app/app.h"
 #include "app/files.h"
-#include "arm/auth.h"
 #include "arm/errors.h"
 #include "arm/lro.h"
 #include "arm/resource.h"
 #include "arm/timing.h"
+#include "control/access.h"
 #include "control/faults.h"
 #include "control/fixtures.h"
 #include "control/journal.h"
@@ -28,38 +28,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define QA_ADMIN_CLIENT "emulator-admin"
 #define QA_MAX_LIST 1000
 
-static int is_loopback(const char *host)
-{
-    return strcmp(host, "127.0.0.1") == 0 || strncmp(host, "127.", 4) == 0 ||
-           strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0;
-}
-
 /* control_allowed answers and returns 0 when the control surface is off or
- * the caller may not use it. */
+ * the caller may not use it (control/access.h, shared with the inventory and
+ * the dashboard). */
 static int control_allowed(chsm_request *req, chsm_response *res)
 {
-    chsm_app *app = req->app;
-    if (app->cfg.no_control || !is_loopback(app->cfg.arm_host)) {
-        chsm_arm_error(res, 404, "NotFound",
-                       "The emulator control surface is off (--no-control, or the ARM listener "
-                       "is not on a loopback address).");
-        return 0;
-    }
-    if (app->cfg.strict_auth) {
-        if (chsm_arm_authenticate(app, req, res))
-            return 0;
-        if (strcmp(req->principal.appid, QA_ADMIN_CLIENT) != 0) {
-            chsm_arm_error(res, 403, "AuthorizationFailed",
-                           "With --strict-auth the control surface needs a token issued to the "
-                           "client id '%s'.",
-                           QA_ADMIN_CLIENT);
-            return 0;
-        }
-    }
-    return 1;
+    return chsm_control_allowed(req, res);
 }
 
 static void store_error(chsm_response *res, int rc)
