@@ -4,6 +4,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -209,6 +210,51 @@ static CK_RV put_bn(p11_bytes *out, const BIGNUM *bn)
     return rv;
 }
 
+/* der_item reads one DER TLV at *p (before end): its tag, contents and length; moves *p past
+ * it. 0 when malformed. */
+static int der_item(const unsigned char **p, const unsigned char *end, unsigned char *tag,
+                    const unsigned char **content, size_t *len)
+{
+    const unsigned char *q = *p;
+    if (end - q < 2)
+        return 0;
+    *tag = *q++;
+    size_t n = *q++;
+    if (n & 0x80) {
+        int k = (int)(n & 0x7f);
+        if (k < 1 || k > 2 || end - q < k)
+            return 0;
+        n = 0;
+        while (k--)
+            n = n << 8 | *q++;
+    }
+    if ((size_t)(end - q) < n)
+        return 0;
+    *content = q;
+    *len = n;
+    *p = q + n;
+    return 1;
+}
+
+/* spki_point finds the public key bits of a SubjectPublicKeyInfo:
+ * SEQUENCE { SEQUENCE algorithm, BIT STRING key }; 1 when found. */
+static int spki_point(const unsigned char *der, size_t n, const unsigned char **pt, size_t *len)
+{
+    const unsigned char *p = der, *end = der + n, *seq, *c;
+    size_t slen, clen;
+    unsigned char tag;
+    if (!der || !der_item(&p, end, &tag, &seq, &slen) || tag != 0x30)
+        return 0;
+    p = seq;
+    end = seq + slen;
+    if (!der_item(&p, end, &tag, &c, &clen) || tag != 0x30 || !der_item(&p, end, &tag, &c, &clen) ||
+        tag != 0x03 || clen < 2 || c[0] != 0)
+        return 0;
+    *pt = c + 1; /* after the unused-bits byte */
+    *len = clen - 1;
+    return 1;
+}
+
 /* spki_attr computes a public-key attribute from the object's SubjectPublicKeyInfo. */
 static CK_RV spki_attr(const p11_object *o, CK_ATTRIBUTE_TYPE type, p11_bytes *out)
 {
@@ -228,10 +274,25 @@ static CK_RV spki_attr(const p11_object *o, CK_ATTRIBUTE_TYPE type, p11_bytes *o
         return CKR_ATTRIBUTE_TYPE_INVALID; /* the caller could not fetch it */
     if (type == CKA_PUBLIC_KEY_INFO)
         return put(out, o->spki.data, o->spki.len);
+    if (type == CKA_EC_POINT) {
+        const unsigned char *pt = NULL;
+        size_t len = 0;
+        /* the SPKI's BIT STRING holds the point: read with a few DER steps and no OpenSSL
+         * object (an application's engine may own EC in its library context) */
+        if (!spki_point(o->spki.data, o->spki.len, &pt, &len) || len >= 128)
+            return CKR_DEVICE_ERROR;
+        unsigned char hdr[2] = {0x04, (unsigned char)len}; /* DER OCTET STRING */
+        CK_RV r = put(out, hdr, 2);
+        return r == CKR_OK ? put(out, pt, len) : r;
+    }
+    /* whatever OpenSSL complains about stays off the application's error queue */
+    ERR_set_mark();
     const unsigned char *p = o->spki.data;
     EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)o->spki.len);
-    if (!pk)
+    if (!pk) {
+        ERR_pop_to_mark();
         return CKR_DEVICE_ERROR;
+    }
     CK_RV rv = CKR_DEVICE_ERROR;
     if (type == CKA_MODULUS || type == CKA_PUBLIC_EXPONENT) {
         BIGNUM *bn = NULL;
@@ -239,19 +300,6 @@ static CK_RV spki_attr(const p11_object *o, CK_ATTRIBUTE_TYPE type, p11_bytes *o
                 pk, type == CKA_MODULUS ? OSSL_PKEY_PARAM_RSA_N : OSSL_PKEY_PARAM_RSA_E, &bn) == 1)
             rv = put_bn(out, bn);
         BN_free(bn);
-    } else if (type == CKA_EC_POINT) {
-        /* straight from the SPKI's BIT STRING: no EVP_PKEY (an application's engine may own
-         * the EC methods of its library context) */
-        const unsigned char *q = o->spki.data, *pt = NULL;
-        int len = 0;
-        X509_PUBKEY *xp = d2i_X509_PUBKEY(NULL, &q, (long)o->spki.len);
-        if (xp && X509_PUBKEY_get0_param(NULL, &pt, &len, NULL, xp) == 1 && len > 0 && len < 128) {
-            unsigned char hdr[2] = {0x04, (unsigned char)len}; /* DER OCTET STRING */
-            rv = put(out, hdr, 2);
-            if (rv == CKR_OK)
-                rv = put(out, pt, (size_t)len);
-        }
-        X509_PUBKEY_free(xp);
     } else if (type == CKA_EC_PARAMS) {
         char name[64];
         size_t len = 0;
@@ -264,6 +312,7 @@ static CK_RV spki_attr(const p11_object *o, CK_ATTRIBUTE_TYPE type, p11_bytes *o
         }
     }
     EVP_PKEY_free(pk);
+    ERR_pop_to_mark();
     return rv;
 }
 
@@ -793,17 +842,21 @@ CK_RV p11_template_set(const p11_object *o, const CK_ATTRIBUTE *t, CK_ULONG n, c
 
 CK_RV p11_pem_to_der(const char *pem, p11_bytes *out)
 {
+    /* PEM armour off, no key object made: the bytes are the server's SPKI DER */
+    ERR_set_mark();
     BIO *bio = BIO_new_mem_buf(pem, -1);
-    EVP_PKEY *pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
-    BIO_free(bio);
-    if (!pk)
-        return CKR_DEVICE_ERROR;
+    char *name = NULL, *header = NULL;
     unsigned char *der = NULL;
-    int n = i2d_PUBKEY(pk, &der);
-    EVP_PKEY_free(pk);
-    if (n <= 0)
-        return CKR_DEVICE_ERROR;
-    CK_RV rv = p11_bytes_append(out, der, (size_t)n) ? CKR_HOST_MEMORY : CKR_OK;
+    long n = 0;
+    int ok = bio && PEM_read_bio(bio, &name, &header, &der, &n) == 1 && name &&
+             strcmp(name, "PUBLIC KEY") == 0 && n > 0;
+    BIO_free(bio);
+    ERR_pop_to_mark();
+    CK_RV rv = !ok                                     ? CKR_DEVICE_ERROR
+               : p11_bytes_append(out, der, (size_t)n) ? CKR_HOST_MEMORY
+                                                       : CKR_OK;
+    OPENSSL_free(name);
+    OPENSSL_free(header);
     OPENSSL_free(der);
     return rv;
 }

@@ -4,6 +4,7 @@
 # AES/RSA/EC generation, sign and verify with every signature mechanism (and plain openssl on
 # the exported public keys), encrypt and decrypt, wrap and unwrap, import, random, and
 # `pkcs11-tool --test`.
+SUB=00000000-0000-0000-0000-000000000001 # the tutorial-ready fixture's subscription
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cloudhsm_lib.sh"
 source "$(dirname "$0")/pkcs11_lib.sh"
@@ -133,6 +134,27 @@ openssl pkey -inform DER -in imp.der -pubout -out imp.pub || true
 check "the imported key signs like the original" openssl dgst -sha256 -verify imp.pub -signature imp.sig msg.txt
 p11 -O --type privkey --label chsm-p11-import
 check "no transient import keys left" fails out_has "chsm-p11-import"
+
+# --- the data plane's prehashed sign/verify underneath (docs/hsm-data-plane.md), by curl ---
+must hsm_url dr-rg chsm-src
+must login CU cu1 user1234
+dp GET "$HSM/keys?keyId=0xb001&class=private"
+PRIV=$(jq_ "$DP_BODY" keys.0.handle)
+check "CKA_ID b001 is keyId 0xb001 on the wire" test -n "$PRIV"
+D256=$(base64 -w0 msg.sha256)
+MSG=$(base64 -w0 msg.txt)
+dp POST "$HSM/keys/$PRIV/sign" "{\"mechanism\":\"RSA-PSS-SHA256\",\"data\":\"$D256\",\"prehashed\":true}"
+check "prehashed PSS sign 200" eq "$DP_STATUS" 200
+SIG=$(jq_ "$DP_BODY" signature)
+dp POST "$HSM/keys/$PRIV/verify" "{\"mechanism\":\"RSA-PSS-SHA256\",\"data\":\"$MSG\",\"signature\":\"$SIG\"}"
+check "a prehashed signature verifies over the message" eq "$(jq_ "$DP_BODY" valid)" True
+dp POST "$HSM/keys/$PRIV/sign" "{\"mechanism\":\"RSA-PSS-SHA256\",\"data\":\"$MSG\",\"prehashed\":true}"
+check "prehashed data of the wrong length: 400" eq "$DP_STATUS" 400
+dp POST "$HSM/keys/$PRIV/sign" "{\"mechanism\":\"RSA-PSS-SHA256\",\"data\":\"$D256\",\"prehashed\":\"yes\"}"
+check "a non-boolean prehashed: 400 InvalidRequest" eq "$(jq_ "$DP_BODY" error.code)" InvalidRequest
+dp POST "$HSM/keys/$PRIV/sign" "{\"mechanism\":\"ECDSA\",\"data\":\"$D256\"}"
+check "ECDSA with an RSA key: 400" eq "$DP_STATUS" 400
+SESSION=""
 
 # --- random, object removal, the OpenSC self test ---
 p11 --generate-random 5000 -o rnd.bin
