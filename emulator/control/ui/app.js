@@ -17,10 +17,12 @@
     authorization: '2022-04-01',
   };
   const TOKEN_KEY = 'chsm-dashboard-token';
-  /* While an operation runs the page reloads everything every FAST_MS. Otherwise it
-   * reads only the request journal every SLOW_MS and reloads everything when
-   * someone else changed something (a request other than GET), or every FULL_MS:
-   * an idle page adds one journal entry per poll, not a dozen. */
+  /* The page reloads everything only when something changed: every SLOW_MS it
+   * reads the request journal and reloads when someone else made a request other
+   * than GET; while an operation runs (and no fault rule stalls it) it also reads
+   * the operations every FAST_MS and reloads when one starts or ends; and it
+   * reloads every FULL_MS regardless. A poll is one call, not a dozen, so the
+   * page does not crowd the journal out. */
   const FAST_MS = 1500;
   const SLOW_MS = 5000;
   const FULL_MS = 300000;
@@ -32,6 +34,9 @@
   let timer = null;
   let refreshing = false;
   let lastFull = 0;
+  let lastJournal = 0;
+  let lastOpsSignature = '';
+  let opsRunning = false;
   let bannerFromRefresh = false;
   const seenRequests = new Set(); /* journal entries already looked at */
   let clockSkewMs = 0; /* emulator's now - this browser's now */
@@ -247,8 +252,23 @@
     return out;
   }
 
+  /* runningOps tells whether an operation is moving on its own (not held by a stall rule). */
   function runningOps(ops) {
-    return (ops || []).some((o) => o.status === 'InProgress');
+    return (ops || []).some((o) => o.status === 'InProgress' && !(o.fault && o.fault.type === 'stall'));
+  }
+
+  /* opsSignature is what makes a reload worth it: which operations exist and their status. */
+  function opsSignature(ops) {
+    return (ops || []).map((o) => `${o.id}:${o.status}`).join(',');
+  }
+
+  /* tickDurations moves the duration of running operations on, without a call. */
+  function tickDurations() {
+    const now = Date.now() + clockSkewMs;
+    for (const cell of document.querySelectorAll('td[data-since]')) {
+      const since = Number(cell.getAttribute('data-since'));
+      cell.textContent = `${fmtDuration(now - since)} …`;
+    }
   }
 
   /* ---- views ---- */
@@ -357,8 +377,7 @@
   function renderOperations(ops) {
     const body = $('operations-body');
     const now = Date.now() + clockSkewMs;
-    /* running operations' durations move: re-render while any runs */
-    if (!changed('operations', [ops, runningOps(ops) ? now : 0])) return;
+    if (!changed('operations', ops)) return;
     const rows = (ops || []).map((o) => {
       const started = Date.parse(o.startTime);
       const dur = o.durationMs !== undefined ? o.durationMs : (isNaN(started) ? null : now - started);
@@ -371,7 +390,8 @@
           running && o.percentComplete ? ` ${o.percentComplete}%` : ''),
         el('td', { class: 'wrap', title: o.resourceId || '', text: lastSegment(o.resourceId) }),
         el('td', { class: 'time', text: fmtTime(o.startTime) }),
-        el('td', { class: 'num', text: fmtDuration(dur) + (running ? ' …' : '') }),
+        el('td', { class: 'num', 'data-since': running && !isNaN(started) ? started : null,
+          text: fmtDuration(dur) + (running ? ' …' : '') }),
         el('td', { class: 'wrap', 'data-field': 'error', text: err || o.statusDetails || '' }),
         el('td', { text: fault }),
         el('td', {}, running ? el('div', { class: 'row' },
@@ -572,7 +592,8 @@
       if (journal) takeJournal(journal);
       if (snaps) renderSnapshots(snaps);
       running = runningOps(ops);
-      lastFull = Date.now();
+      if (ops) lastOpsSignature = opsSignature(ops);
+      lastFull = lastJournal = Date.now();
       if (problems.length) showError(problems.join(' · '), true);
       else if (bannerFromRefresh) showError('', true);
       $('refresh-state').textContent = `Updated ${new Date().toLocaleTimeString()}${running ? ' · operations running' : ''}`;
@@ -596,27 +617,39 @@
     return overflow || fresh.some((e) => e.method !== 'GET' && !ownRequests.has(e.requestId));
   }
 
-  /* poll reads only the journal, and reloads everything when something changed. */
+  /* poll reads the operations (while one runs) or the journal, and reloads
+   * everything when they show a change. */
   async function poll() {
     if (refreshing) return;
     clearTimeout(timer);
     if (needsToken()) return;
     let full = Date.now() - lastFull >= FULL_MS;
+    let running = opsRunning;
     try {
-      const journal = (await call('GET', `/_emulator/requests?limit=${JOURNAL_LIMIT}`)).value || [];
-      if (takeJournal(journal)) full = true;
+      if (opsRunning) {
+        const ops = (await call('GET', '/_emulator/operations')).value || [];
+        if (opsSignature(ops) !== lastOpsSignature) full = true;
+        else renderOperations(ops);
+        running = runningOps(ops);
+      }
+      if (!full && Date.now() - lastJournal >= SLOW_MS) {
+        lastJournal = Date.now();
+        const journal = (await call('GET', `/_emulator/requests?limit=${JOURNAL_LIMIT}`)).value || [];
+        if (takeJournal(journal)) full = true;
+      }
       if (bannerFromRefresh) showError('', true);
     } catch (e) {
-      showError(`requests: ${describe(e)}`, true);
+      showError(describe(e), true);
     }
     if (full) refresh();
-    else schedule(false);
+    else schedule(running);
   }
 
   function schedule(running) {
     clearTimeout(timer);
+    opsRunning = running;
     if (!$('auto-refresh').checked || document.hidden) return;
-    timer = running ? setTimeout(refresh, FAST_MS) : setTimeout(poll, SLOW_MS);
+    timer = setTimeout(poll, running ? FAST_MS : SLOW_MS);
   }
 
   function refreshSoon() {
@@ -824,6 +857,7 @@
       showError(describe(e));
     }
     tokenState();
+    setInterval(tickDurations, 1000);
     await refresh();
   }
 
