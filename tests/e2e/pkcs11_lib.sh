@@ -11,6 +11,14 @@ CTL=${CHSMCTL:-$BUILD/chsmctl}
 command -v pkcs11-tool >/dev/null || { echo "pkcs11-tool is missing (Debian package opensc; scripts/deps.sh --test)"; exit 1; }
 PIN=cu1:user1234
 
+# A sanitizer build's module needs the sanitizer runtimes loaded first into the programs that
+# load it (pkcs11-tool, openssl); their own leaks are not this project's.
+P11_ENV=()
+if ldd "$P11_MODULE" 2>/dev/null | grep -q libasan; then
+    P11_ENV=(env "LD_PRELOAD=$(ldd "$P11_MODULE" | awk '/libasan|libubsan/ {printf "%s ", $3}')"
+        "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1")
+fi
+
 # ctl ARGS...: chsmctl against the running emulator (the fixture's default subscription).
 ctl() { CHSM_DATA_DIR=$DATA "$CTL" "$@"; }
 
@@ -23,12 +31,13 @@ use_cluster() {
 
 # p11 ARGS...: pkcs11-tool with the module, logged in as cu1; output in P11_OUT.
 p11() {
-    P11_OUT=$(pkcs11-tool --module "$P11_MODULE" --login --pin "$PIN" "$@" 2>&1) || true
+    P11_OUT=$("${P11_ENV[@]}" pkcs11-tool --module "$P11_MODULE" --login --pin "$PIN" "$@" 2>&1) || true
 }
 
-# p11_anon ARGS...: pkcs11-tool with the module, not logged in.
+# p11_anon ARGS...: pkcs11-tool with the module and only the given options (no login unless
+# they ask for one).
 p11_anon() {
-    P11_OUT=$(pkcs11-tool --module "$P11_MODULE" "$@" 2>&1) || true
+    P11_OUT=$("${P11_ENV[@]}" pkcs11-tool --module "$P11_MODULE" "$@" 2>&1) || true
 }
 
 # out_has TEXT: the last p11 output contains TEXT.

@@ -83,8 +83,8 @@ p11_anon -L
 check "two clusters, two slots (a second node of one cluster adds none)" \
     eq "$(printf '%s\n' "$P11_OUT" | grep -c '^Slot ')" 2
 check "slot 2 is the destination" out_has "token label        : chsm-dst"
-P11_OUT=$(pkcs11-tool --module "$P11_MODULE" --slot 2 --login --pin "$PIN" --verify --id 5151 \
-    -m SHA256-RSA-PKCS -i msg.txt --signature-file rsa.sig 2>&1) || true
+p11_anon --slot 2 --login --pin "$PIN" --verify --id 5151 -m SHA256-RSA-PKCS -i msg.txt \
+    --signature-file rsa.sig
 check "verification through slot 2" out_has "Signature is valid"
 
 finish

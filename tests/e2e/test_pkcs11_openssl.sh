@@ -32,7 +32,7 @@ MODULE_PATH = $P11_MODULE
 init = 0
 CNF
 # eng ARGS...: openssl with the pkcs11 engine configured; plain openssl runs without it.
-eng() { OPENSSL_CONF="$E2E_TMP/engine.cnf" openssl "$@"; }
+eng() { OPENSSL_CONF="$E2E_TMP/engine.cnf" "${P11_ENV[@]}" openssl "$@"; }
 TOKEN_URI="pkcs11:token=chsm-src"
 RSA_URI="$TOKEN_URI;object=ossl-rsa;type=private;pin-value=$PIN"
 EC_URI="$TOKEN_URI;object=ossl-ec;type=private;pin-value=$PIN"
