@@ -155,12 +155,14 @@ static CK_RV sign_final(p11_session *s, p11_slot *slot, p11_op *op)
     return rv;
 }
 
+/* C_SignInit starts a signature with a private key. */
 CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
     CK_RV rv = p11_enter();
     return rv != CKR_OK ? rv : p11_leave(sig_init(hSession, pMechanism, hKey, 1));
 }
 
+/* C_Sign signs data in one part (two-call convention). */
 CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
              CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
@@ -180,6 +182,7 @@ CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
     return p11_leave(p11_op_finish(op, pSignature, pulSignatureLen));
 }
 
+/* C_SignUpdate adds data to a multi-part signature. */
 CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
     CK_RV rv = p11_enter();
@@ -196,6 +199,7 @@ CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPar
     return p11_leave(rv == CKR_OK ? rv : end_unless_kept(op, rv));
 }
 
+/* C_SignFinal finishes a multi-part signature (two-call convention). */
 CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
     CK_RV rv = p11_enter();
@@ -249,12 +253,14 @@ static CK_RV verify_final(p11_session *s, p11_slot *slot, p11_op *op, const unsi
     return rv;
 }
 
+/* C_VerifyInit starts a verification with a public (or verify-enabled) key. */
 CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
     CK_RV rv = p11_enter();
     return rv != CKR_OK ? rv : p11_leave(sig_init(hSession, pMechanism, hKey, 0));
 }
 
+/* C_Verify verifies a signature over data in one part. */
 CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
 {
@@ -277,6 +283,7 @@ CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
     return p11_leave(verify_final(s, slot, op, pSignature, ulSignatureLen));
 }
 
+/* C_VerifyUpdate adds data to a multi-part verification. */
 CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
     CK_RV rv = p11_enter();
@@ -293,6 +300,7 @@ CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulP
     return p11_leave(rv);
 }
 
+/* C_VerifyFinal finishes a multi-part verification. */
 CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
 {
     CK_RV rv = p11_enter();
@@ -455,12 +463,14 @@ static CK_RV cipher_last(CK_SESSION_HANDLE h, int enc, CK_BYTE_PTR out, CK_ULONG
     return p11_op_finish(op, out, outlen);
 }
 
+/* C_EncryptInit starts an encryption (AES-GCM, AES-CBC-PAD, RSA-OAEP). */
 CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
     CK_RV rv = p11_enter();
     return rv != CKR_OK ? rv : p11_leave(cipher_init(hSession, pMechanism, hKey, 1));
 }
 
+/* C_Encrypt encrypts data in one part (two-call convention). */
 CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                 CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
 {
@@ -470,6 +480,7 @@ CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLe
                                                 pulEncryptedDataLen));
 }
 
+/* C_EncryptUpdate collects data of a multi-part encryption (outputs nothing yet). */
 CK_RV C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
                       CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
 {
@@ -480,6 +491,7 @@ CK_RV C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ul
                : p11_leave(cipher_update(hSession, 1, pPart, ulPartLen, pulEncryptedPartLen));
 }
 
+/* C_EncryptFinal finishes a multi-part encryption with all the output. */
 CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
                      CK_ULONG_PTR pulLastEncryptedPartLen)
 {
@@ -489,12 +501,14 @@ CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
                : p11_leave(cipher_last(hSession, 1, pLastEncryptedPart, pulLastEncryptedPartLen));
 }
 
+/* C_DecryptInit starts a decryption. */
 CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
     CK_RV rv = p11_enter();
     return rv != CKR_OK ? rv : p11_leave(cipher_init(hSession, pMechanism, hKey, 0));
 }
 
+/* C_Decrypt decrypts data in one part (two-call convention). */
 CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG ulEncryptedDataLen,
                 CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
 {
@@ -504,6 +518,7 @@ CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG
                                                 pData, pulDataLen));
 }
 
+/* C_DecryptUpdate collects data of a multi-part decryption (outputs nothing yet). */
 CK_RV C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
                       CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart, CK_ULONG_PTR pulPartLen)
 {
@@ -514,6 +529,7 @@ CK_RV C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
                                                   pulPartLen));
 }
 
+/* C_DecryptFinal finishes a multi-part decryption with all the output. */
 CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG_PTR pulLastPartLen)
 {
     CK_RV rv = p11_enter();
@@ -522,6 +538,7 @@ CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG
 
 /* ---- digest (local) ---- */
 
+/* C_DigestInit starts a digest (computed locally). */
 CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
 {
     CK_RV rv = p11_enter();
@@ -564,6 +581,7 @@ static CK_RV digest_final(p11_op *op)
     return CKR_OK;
 }
 
+/* C_Digest digests data in one part. */
 CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
 {
@@ -582,6 +600,7 @@ CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
     return p11_leave(p11_op_finish(op, pDigest, pulDigestLen));
 }
 
+/* C_DigestUpdate adds data to a digest. */
 CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
     CK_RV rv = p11_enter();
@@ -595,6 +614,7 @@ CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulP
     return p11_leave(rv == CKR_OK ? rv : end_unless_kept(op, rv));
 }
 
+/* C_DigestFinal finishes a digest. */
 CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
 {
     CK_RV rv = p11_enter();
@@ -613,6 +633,7 @@ CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PT
 
 /* ---- random ---- */
 
+/* C_GenerateRandom draws random bytes from the HSM. */
 CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_ULONG ulRandomLen)
 {
     CK_RV rv = p11_enter();

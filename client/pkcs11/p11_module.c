@@ -122,6 +122,7 @@ static void pad(CK_UTF8CHAR *dst, size_t n, const char *s)
 
 static CK_FUNCTION_LIST function_list;
 
+/* C_Initialize loads the configuration and makes one slot per cluster (OS locking only). */
 CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 {
     if (pInitArgs) {
@@ -149,6 +150,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
     return p11_leave(CKR_OK);
 }
 
+/* C_Finalize deletes session keys, logs every slot out and frees everything. */
 CK_RV C_Finalize(CK_VOID_PTR pReserved)
 {
     if (pReserved)
@@ -168,6 +170,7 @@ CK_RV C_Finalize(CK_VOID_PTR pReserved)
     return p11_leave(CKR_OK);
 }
 
+/* C_GetInfo describes the library (Cryptoki 2.40). */
 CK_RV C_GetInfo(CK_INFO_PTR pInfo)
 {
     CK_RV rv = p11_enter();
@@ -185,6 +188,7 @@ CK_RV C_GetInfo(CK_INFO_PTR pInfo)
     return p11_leave(CKR_OK);
 }
 
+/* C_GetFunctionList hands out the function list (callable before C_Initialize). */
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 {
     if (!ppFunctionList)
@@ -195,6 +199,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 
 /* ---- slots and tokens ---- */
 
+/* C_GetSlotList lists the slots (two-call convention); every slot has its token. */
 CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
 {
     (void)tokenPresent; /* every slot has its token: the cluster */
@@ -214,6 +219,7 @@ CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PT
     return p11_leave(rv);
 }
 
+/* C_GetSlotInfo describes a slot (the cluster's first node name). */
 CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
     CK_RV rv = p11_enter();
@@ -235,6 +241,7 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
     return p11_leave(CKR_OK);
 }
 
+/* C_GetTokenInfo describes the cluster in a slot (GET /cluster). */
 CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
     CK_RV rv = p11_enter();
@@ -282,6 +289,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
     return p11_leave(CKR_OK);
 }
 
+/* C_GetMechanismList lists the offered mechanisms (two-call convention). */
 CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
                          CK_ULONG_PTR pulCount)
 {
@@ -304,6 +312,7 @@ CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList
     return p11_leave(rv);
 }
 
+/* C_GetMechanismInfo gives a mechanism's key sizes and functions. */
 CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
 {
     CK_RV rv = p11_enter();
@@ -324,6 +333,7 @@ CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM
 
 /* ---- sessions ---- */
 
+/* C_OpenSession opens a serial session on a slot. */
 CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication, CK_NOTIFY Notify,
                     CK_SESSION_HANDLE_PTR phSession)
 {
@@ -360,6 +370,7 @@ static CK_RV close_locked(CK_SESSION_HANDLE h)
     return CKR_OK;
 }
 
+/* C_CloseSession closes a session (its session keys are deleted; the last one logs out). */
 CK_RV C_CloseSession(CK_SESSION_HANDLE hSession)
 {
     CK_RV rv = p11_enter();
@@ -368,6 +379,7 @@ CK_RV C_CloseSession(CK_SESSION_HANDLE hSession)
     return p11_leave(close_locked(hSession));
 }
 
+/* C_CloseAllSessions closes every session of a slot. */
 CK_RV C_CloseAllSessions(CK_SLOT_ID slotID)
 {
     CK_RV rv = p11_enter();
@@ -383,6 +395,7 @@ CK_RV C_CloseAllSessions(CK_SLOT_ID slotID)
     return p11_leave(CKR_OK);
 }
 
+/* C_GetSessionInfo gives a session's slot, state and flags. */
 CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 {
     CK_RV rv = p11_enter();
@@ -401,6 +414,7 @@ CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
     return p11_leave(CKR_OK);
 }
 
+/* C_Login logs a "user:password" PIN in as CU (CKU_USER) or CO (CKU_SO). */
 CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
               CK_ULONG ulPinLen)
 {
@@ -428,6 +442,7 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
     return p11_leave(rv);
 }
 
+/* C_Logout logs the slot out and forgets its object handles. */
 CK_RV C_Logout(CK_SESSION_HANDLE hSession)
 {
     CK_RV rv = p11_enter();
@@ -650,6 +665,7 @@ CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE hSession)
     return CKR_FUNCTION_NOT_PARALLEL;
 }
 
+/* C_CancelFunction is a legacy call: no function runs in parallel. */
 CK_RV C_CancelFunction(CK_SESSION_HANDLE hSession)
 {
     (void)hSession;

@@ -67,12 +67,14 @@ static CK_RV find_init(CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR t, CK_ULONG n)
     return CKR_OK;
 }
 
+/* C_FindObjectsInit starts a search: data-plane filters, then the whole template here. */
 CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
     CK_RV rv = p11_enter();
     return rv != CKR_OK ? rv : p11_leave(find_init(hSession, pTemplate, ulCount));
 }
 
+/* C_FindObjects hands out the next handles of the search. */
 CK_RV C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
                     CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
 {
@@ -94,6 +96,7 @@ CK_RV C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
     return p11_leave(CKR_OK);
 }
 
+/* C_FindObjectsFinal ends the search. */
 CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 {
     CK_RV rv = p11_enter();
@@ -110,6 +113,7 @@ CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 
 /* ---- attributes ---- */
 
+/* C_GetAttributeValue reads attributes of a key (sensitive and missing ones give -1). */
 CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                           CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
@@ -129,6 +133,7 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
     return p11_leave(p11_attr_get(o, pTemplate, ulCount));
 }
 
+/* C_SetAttributeValue changes a key's label and usage flags (PATCH /keys/{handle}). */
 CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                           CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
@@ -168,6 +173,7 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 
 /* ---- create and destroy ---- */
 
+/* C_CreateObject imports an AES or private key through a transient wrapping key. */
 CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
                      CK_OBJECT_HANDLE_PTR phObject)
 {
@@ -197,6 +203,7 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
     return p11_leave(p11_track_new(s->slot, keys, hSession, token, phObject, 1));
 }
 
+/* C_DestroyObject deletes a key from the HSM. */
 CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 {
     CK_RV rv = p11_enter();
@@ -223,6 +230,7 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 
 /* ---- generation ---- */
 
+/* C_GenerateKey makes an AES key (CKM_AES_KEY_GEN). */
 CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                     CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
 {
@@ -257,6 +265,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     return p11_leave(p11_track_new(s->slot, keys, hSession, token, phKey, 1));
 }
 
+/* C_GenerateKeyPair makes an RSA or EC key pair. */
 CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                         CK_ATTRIBUTE_PTR pPublicKeyTemplate, CK_ULONG ulPublicKeyAttributeCount,
                         CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
@@ -329,6 +338,7 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 
 /* ---- wrap and unwrap ---- */
 
+/* C_WrapKey wraps an extractable key (AES-KWP or RSA-OAEP). */
 CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                 CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
                 CK_ULONG_PTR pulWrappedKeyLen)
@@ -380,6 +390,7 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     return p11_leave(rv);
 }
 
+/* C_UnwrapKey unwraps key material into a new key. */
 CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                   CK_OBJECT_HANDLE hUnwrappingKey, CK_BYTE_PTR pWrappedKey,
                   CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
