@@ -402,8 +402,8 @@ int chsmc_hsm_sign_prehashed(chsmc_hsm *h, long long handle, const char *mechani
 }
 
 static int verify_common(chsmc_hsm *h, long long handle, const char *mechanism, int prehashed,
-                         const void *data, size_t len, const void *sig, size_t siglen,
-                         int *valid, chsmc_error *e)
+                         const void *data, size_t len, const void *sig, size_t siglen, int *valid,
+                         chsmc_error *e)
 {
     *valid = 0;
     cJSON *b = cJSON_CreateObject();
