@@ -4,6 +4,7 @@
 #include "app/files.h"
 #include "app/signing_key.h"
 #include "arm/lro.h"
+#include "arm/read_cache.h"
 #include "arm/timing.h"
 #include "arm/pipeline.h"
 #include "blob/blob.h"
@@ -90,7 +91,8 @@ int chsm_app_open(const chsm_config *cfg, chsm_app **out, char *err, size_t errl
     app->faults = chsm_faults_new();
     app->journal = chsm_journal_new(CHSM_JOURNAL_SIZE);
     app->timing = chsm_timing_new(&app->cfg);
-    int rc = app->faults && app->journal && app->timing ? CHSM_OK : CHSM_ENOMEM;
+    app->read_cache = chsm_read_cache_new();
+    int rc = app->faults && app->journal && app->timing && app->read_cache ? CHSM_OK : CHSM_ENOMEM;
     if (rc == CHSM_OK && cfg->faults_file[0])
         rc = chsm_faults_load(app->faults, cfg->faults_file, err, errlen);
     if (rc == CHSM_OK)
@@ -145,6 +147,7 @@ void chsm_app_close(chsm_app *app)
     chsm_faults_free(app->faults);
     chsm_journal_free(app->journal);
     chsm_timing_free(app->timing);
+    chsm_read_cache_free(app->read_cache);
     if (app->cfg.in_memory && app->data_dir[0])
         chsm_remove_tree(app->data_dir);
     free(app);

@@ -19,6 +19,7 @@ struct chsm_http_server;
 struct chsm_faults;
 struct chsm_journal;
 struct chsm_timing;
+struct chsm_read_cache;
 
 /* What a model with state outside SQLite (blob content files) does when QA
  * resets the emulator or saves/restores a snapshot. Any hook may be NULL. */
@@ -43,6 +44,7 @@ typedef struct chsm_app {
     struct chsm_blob_service *blob;       /* the Blob-like store (blob/) */
     struct chsm_faults *faults;           /* QA fault rules (control/faults.h) */
     struct chsm_journal *journal;         /* the last requests, for /_emulator/requests */
+    struct chsm_read_cache *read_cache;   /* answers repeated GETs (arm/read_cache.h) */
     struct chsm_timing *timing; /* operation durations and progress steps (arm/timing.h) */
     char data_dir[1024];        /* absolute; for --in-memory a private temp dir */
     char ca_cert_path[1200];    /* PEM users trust; empty without TLS */

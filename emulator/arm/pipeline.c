@@ -5,7 +5,9 @@
 #include "arm/apiversion.h"
 #include "arm/auth.h"
 #include "arm/errors.h"
+#include "arm/read_cache.h"
 #include "control/faults.h"
+#include "store/operations.h"
 #include "util/status.h"
 #include "util/text.h"
 
@@ -142,5 +144,15 @@ void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *r
                        chsm_request_header(req, "Content-Type"));
         return;
     }
+    /* Repeated reads of unchanged state come from memory (arm/read_cache.h). */
+    int cacheable = (route->flags & CHSM_ROUTE_CACHEABLE) && app->read_cache &&
+                    strcmp(req->method, "GET") == 0 && !chsm_faults_any(app->faults);
+    uint64_t generation = cacheable ? chsm_store_generation(app->store) : 0;
+    if (cacheable && chsm_read_cache_serve(app->read_cache, generation, req, res))
+        return;
+    size_t first_header = res->nheaders;
     route->handler(req, res);
+    if (cacheable && res->status == 200 && chsm_store_generation(app->store) == generation &&
+        chsm_ops_next_due(app->store) == 0)
+        chsm_read_cache_put(app->read_cache, generation, req, res, first_header);
 }

@@ -91,6 +91,14 @@ void chsm_faults_clear(chsm_faults *f)
     pthread_mutex_unlock(&f->mu);
 }
 
+int chsm_faults_any(chsm_faults *f)
+{
+    pthread_mutex_lock(&f->mu);
+    int n = f->n;
+    pthread_mutex_unlock(&f->mu);
+    return n > 0;
+}
+
 void chsm_faults_free(chsm_faults *f)
 {
     if (!f)
@@ -533,8 +541,8 @@ static void path_resource(const chsm_request *req, char *out, size_t outlen)
 int chsm_faults_on_request(chsm_faults *f, chsm_request *req, const char *resource,
                            chsm_response *res, chsm_fault_hit *hit)
 {
-    if (!f)
-        return 0;
+    if (!f || !chsm_faults_any(f))
+        return 0; /* the common case: no rules, so no resource id to work out */
     char path[1024];
     if (!resource) {
         path_resource(req, path, sizeof path);

@@ -57,6 +57,8 @@ int chsm_faults_add(chsm_faults *f, const cJSON *rule, cJSON **out, char *err, s
 int chsm_faults_load(chsm_faults *f, const char *path, char *err, size_t errlen);
 /* chsm_faults_list returns {"value":[rules]} (caller frees). */
 cJSON *chsm_faults_list(chsm_faults *f);
+/* chsm_faults_any tells whether any rule (fired out or not) is armed. */
+int chsm_faults_any(chsm_faults *f);
 /* chsm_faults_get returns rule id as JSON (caller frees), or NULL. */
 cJSON *chsm_faults_get(chsm_faults *f, const char *id);
 /* chsm_faults_delete removes rule id; CHSM_ENOTFOUND if absent. */

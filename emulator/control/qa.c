@@ -11,6 +11,7 @@
 #include "app/files.h"
 #include "arm/errors.h"
 #include "arm/lro.h"
+#include "arm/read_cache.h"
 #include "arm/resource.h"
 #include "arm/timing.h"
 #include "control/access.h"
@@ -410,6 +411,7 @@ static void reset(chsm_request *req, chsm_response *res)
         return;
     chsm_app *app = req->app;
     int rc = chsm_store_reset(app->store);
+    chsm_read_cache_invalidate(app->read_cache);
     if (rc == CHSM_OK)
         rc = run_hooks_reset(app);
     const char *keep = chsm_request_query(req, "keepFaults");
@@ -523,6 +525,7 @@ static void restore_snapshot(chsm_request *req, chsm_response *res)
     }
     chsm_app *app = req->app;
     int rc = chsm_store_snapshot_restore(app->store, db);
+    chsm_read_cache_invalidate(app->read_cache); /* a restore moves no row counter */
     for (int i = 0; rc == CHSM_OK && i < app->nstate_hooks; i++)
         if (app->state_hooks[i]->snapshot_restore)
             rc = app->state_hooks[i]->snapshot_restore(app, dir);

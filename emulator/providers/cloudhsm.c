@@ -1893,12 +1893,13 @@ static int cloudhsm_init(chsm_app *app)
 
 static const chsm_route routes[] = {
     {"GET", "/providers/" NS "/operations", list_operations, "operations/read", V, 0},
-    {"GET", SUBP "/providers/" CLUSTER_TYPE, list_by_sub, "cloudHsmClusters/list", V, 0},
+    {"GET", SUBP "/providers/" CLUSTER_TYPE, list_by_sub, "cloudHsmClusters/list", V,
+     CHSM_ROUTE_CACHEABLE},
     {"GET", SUBP "/providers/" NS "/locations/{location}/operationResults/{operationId}",
      get_operation_result, "cloudHsmClusters/operationResults/read", V, 0},
-    {"GET", R, list_by_rg, "cloudHsmClusters/list", V, 0},
+    {"GET", R, list_by_rg, "cloudHsmClusters/list", V, CHSM_ROUTE_CACHEABLE},
     {"PUT", C, put_cluster, "cloudHsmClusters/write", V, 0},
-    {"GET", C, get_cluster, "cloudHsmClusters/read", V, 0},
+    {"GET", C, get_cluster, "cloudHsmClusters/read", V, CHSM_ROUTE_CACHEABLE},
     {"PATCH", C, patch_cluster, "cloudHsmClusters/write", V, 0},
     {"DELETE", C, delete_cluster, "cloudHsmClusters/delete", V, 0},
     {"POST", C "/backup", post_backup, "cloudHsmClusters/backup", V, 0},

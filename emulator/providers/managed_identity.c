@@ -439,7 +439,7 @@ static const chsm_route routes[] = {
     {"PUT", RGP UAI "/{resourceName}", put_identity, "userAssignedIdentities/write", chsm_api_msi,
      0},
     {"GET", RGP UAI "/{resourceName}", get_identity, "userAssignedIdentities/read", chsm_api_msi,
-     0},
+     CHSM_ROUTE_CACHEABLE},
     {"PATCH", RGP UAI "/{resourceName}", patch_identity, "userAssignedIdentities/write",
      chsm_api_msi, 0},
     {"DELETE", RGP UAI "/{resourceName}", delete_identity, "userAssignedIdentities/delete",

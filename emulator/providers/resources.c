@@ -474,7 +474,7 @@ static const chsm_route routes[] = {
     {"PUT", "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", put_rg,
      "resourceGroups/write", chsm_api_resources, 0},
     {"GET", "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", get_rg,
-     "resourceGroups/read", chsm_api_resources, 0},
+     "resourceGroups/read", chsm_api_resources, CHSM_ROUTE_CACHEABLE},
     {"HEAD", "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", head_rg,
      "resourceGroups/read", chsm_api_resources, 0},
     {"PATCH", "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", patch_rg,

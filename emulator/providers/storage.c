@@ -975,7 +975,7 @@ static const chsm_route routes[] = {
      chsm_api_storage, 0},
     {"GET", RGP SA, list_by_rg, "storageAccounts/list", chsm_api_storage, 0},
     {"PUT", ACCT, put_account, "storageAccounts/write", chsm_api_storage, 0},
-    {"GET", ACCT, get_account, "storageAccounts/read", chsm_api_storage, 0},
+    {"GET", ACCT, get_account, "storageAccounts/read", chsm_api_storage, CHSM_ROUTE_CACHEABLE},
     {"PATCH", ACCT, patch_account, "storageAccounts/write", chsm_api_storage, 0},
     {"DELETE", ACCT, delete_account, "storageAccounts/delete", chsm_api_storage, 0},
     {"POST", ACCT "/listKeys", list_keys, "storageAccounts/listKeys", chsm_api_storage, 0},

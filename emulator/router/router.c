@@ -23,7 +23,9 @@ typedef struct compiled_route {
     char *segs[ROUTER_MAX_TEMPLATE_SEGMENTS];         /* owned copies of template segments */
     unsigned char kind[ROUTER_MAX_TEMPLATE_SEGMENTS]; /* SEG_* of each segment */
     size_t nsegs;
-    int greedy; /* has a {*name} segment: matches nsegs or more request segments */
+    int greedy; /* how many {*name} segments; with any, nsegs or more request segments match */
+    int last_literal; /* index of the last literal segment, or -1 */
+    int greedy_at;    /* index of the {*name} segment, or -1 */
 } compiled_route;
 
 struct chsm_router {
@@ -63,6 +65,8 @@ int chsm_router_add(chsm_router *r, const chsm_route *routes, size_t n)
         compiled_route *c = &r->routes[r->n];
         memset(c, 0, sizeof *c);
         c->route = &routes[i];
+        c->last_literal = -1;
+        c->greedy_at = -1;
         const char *s = routes[i].path;
         while (*s == '/')
             s++;
@@ -77,7 +81,12 @@ int chsm_router_add(chsm_router *r, const chsm_route *routes, size_t n)
             c->kind[c->nsegs] = len >= 2 && s[0] == '{' && s[len - 1] == '}'
                                     ? (len >= 3 && s[1] == '*' ? SEG_GREEDY : SEG_CAPTURE)
                                     : SEG_LITERAL;
-            c->greedy |= c->kind[c->nsegs] == SEG_GREEDY;
+            if (c->kind[c->nsegs] == SEG_GREEDY) {
+                c->greedy_at = (int)c->nsegs;
+                c->greedy++;
+            }
+            if (c->kind[c->nsegs] == SEG_LITERAL)
+                c->last_literal = (int)c->nsegs;
             c->nsegs++;
             s += len;
             while (*s == '/')
@@ -160,6 +169,17 @@ int chsm_router_match(const chsm_router *r, chsm_request *req, const chsm_route 
          * a {*name} one or more. */
         if (c->greedy ? req->nsegments < c->nsegs : req->nsegments != c->nsegs)
             continue;
+        /* The last literal (the resource type or action) is what differs between
+         * the many routes of one length: check it before the walk. Without
+         * {*name} template and request segments line up one to one; after a
+         * {*name} they line up counted from the end. */
+        if (c->last_literal >= 0 && c->greedy <= 1) {
+            size_t at = (size_t)c->last_literal;
+            if (c->greedy && c->last_literal > c->greedy_at)
+                at = req->nsegments - (c->nsegs - at);
+            if (!chsm_streq_ci(c->segs[c->last_literal], req->segments[at]))
+                continue;
+        }
         if (!match_from(c, 0, req->segments, req->nsegments, 0, caps, &ncaps))
             continue;
         if (strcmp(c->route->method, req->method) == 0) {

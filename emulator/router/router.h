@@ -16,6 +16,8 @@ typedef void (*chsm_handler_fn)(chsm_request *req, chsm_response *res);
 enum {
     CHSM_ROUTE_PUBLIC = 1u << 0,         /* no bearer token needed */
     CHSM_ROUTE_NO_API_VERSION = 1u << 1, /* api-version is not required */
+    CHSM_ROUTE_CACHEABLE = 1u << 2,      /* a GET whose answer depends only on stored state
+                                          * and the request (arm/read_cache.h) */
 };
 
 typedef struct chsm_route {

@@ -9,6 +9,7 @@
 #define CHSM_STORE_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct chsm_store chsm_store;
 
@@ -30,6 +31,9 @@ int chsm_store_commit(chsm_store *s);
 void chsm_store_rollback(chsm_store *s);
 /* chsm_store_schema_version returns the sum of all modules' schema versions. */
 int chsm_store_schema_version(chsm_store *s);
+/* chsm_store_generation returns a number that changes whenever any row may have changed (a
+ * snapshot restore does not move it: its caller says so to whoever caches). */
+uint64_t chsm_store_generation(chsm_store *s);
 /* chsm_store_integrity_ok runs PRAGMA integrity_check; 1 when "ok". */
 int chsm_store_integrity_ok(chsm_store *s);
 
