@@ -146,7 +146,10 @@ void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *r
     }
     /* Repeated reads of unchanged state come from memory (arm/read_cache.h). */
     int cacheable = (route->flags & CHSM_ROUTE_CACHEABLE) && app->read_cache &&
-                    strcmp(req->method, "GET") == 0 && !chsm_faults_any(app->faults);
+                    strcmp(req->method, "GET") == 0 && !chsm_faults_any(app->faults) &&
+                    !chsm_request_header(req, "If-None-Match") &&
+                    !chsm_request_header(req, "If-Match") &&
+                    !chsm_request_header(req, "If-Modified-Since");
     uint64_t generation = cacheable ? chsm_store_generation(app->store) : 0;
     if (cacheable && chsm_read_cache_serve(app->read_cache, generation, req, res))
         return;
