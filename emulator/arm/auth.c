@@ -52,16 +52,19 @@ static int is_own_url(const struct chsm_app *app, const char *aud)
 }
 
 /* Audiences a token of ours may carry: ARM (Azure's or this emulator's URL),
- * storage, and the HSM itself. */
+ * storage, Key Vault, Managed HSM and the Cloud HSM itself. */
 static int audience_ok(const struct chsm_app *app, const cJSON *claims)
 {
     const char *aud = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claims, "aud"));
     if (!aud)
         return 0;
-    static const char *const ok[] = {
-        "https://management.azure.com", "https://management.core.windows.net",
-        "https://storage.azure.com",    "https://managedhsm.azure.net",
-        "https://cloudhsm.azure.net",   NULL};
+    static const char *const ok[] = {"https://management.azure.com",
+                                     "https://management.core.windows.net",
+                                     "https://storage.azure.com",
+                                     "https://managedhsm.azure.net",
+                                     "https://cloudhsm.azure.net",
+                                     "https://vault.azure.net",
+                                     NULL};
     for (int i = 0; ok[i]; i++)
         if (chsm_starts_with_ci(aud, ok[i]))
             return 1;

@@ -27,7 +27,7 @@
 #define SERIAL_BYTES 16
 #define LEAF_SAN                                                                                   \
     "DNS:localhost,DNS:*.blob.localhost,DNS:*.hsm.localhost,DNS:*.managedhsm.localhost,"           \
-    "DNS:*.localhost,IP:127.0.0.1,IP:::1"
+    "DNS:*.vault.localhost,DNS:*.localhost,IP:127.0.0.1,IP:::1"
 
 /* set_err writes a message, followed by OpenSSL's last error if there is one, and
  * empties OpenSSL's thread-local error queue so it cannot confuse a later call. */

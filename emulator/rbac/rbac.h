@@ -23,6 +23,11 @@ struct chsm_app;
 #define CHSM_ROLE_STORAGE_BLOB_DATA_READER "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 #define CHSM_ROLE_MHSM_CRYPTO_USER "21dbd100-6940-42c2-9190-5d6cb909625b"
 #define CHSM_ROLE_MHSM_CRYPTO_OFFICER "515eb02d-2335-4d2d-92f2-b1cbdf9c3778"
+#define CHSM_ROLE_KV_ADMINISTRATOR "00482a5a-887f-4fb3-b363-3b7fe8e74483"
+#define CHSM_ROLE_KV_CRYPTO_OFFICER "14b46e9e-c2b7-41b4-b07b-48a6ebf60603"
+#define CHSM_ROLE_KV_CRYPTO_USER "12338af0-0e69-4776-bea7-57ae8d297424"
+#define CHSM_ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+#define CHSM_ROLE_KV_READER "21090545-7ca7-4776-b22c-e363652d74d2"
 
 /* The ARM types role assignments and custom role definitions are stored as
  * (store/resources.h): an assignment under its own id with parent_id = its

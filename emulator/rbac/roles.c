@@ -2,7 +2,8 @@
  * publishes them (Learn "Azure built-in roles" for the ARM roles; Learn
  * "Local RBAC built-in roles for Managed HSM" for the two Managed HSM roles,
  * whose permitted-operations table lists data actions without the
- * "Microsoft.KeyVault/managedHsm" prefix written out here). */
+ * "Microsoft.KeyVault/managedHsm" prefix written out here; the Key Vault roles
+ * of "Azure built-in roles for Security", for vaults in RBAC mode). */
 #include "rbac/rbac.h"
 
 #include "util/buf.h"
@@ -105,6 +106,52 @@ static const char *const mhsm_crypto_officer_data_actions[] = {
     MHSM "/roleDefinitions/delete/action", NULL,
 };
 
+#define KV "Microsoft.KeyVault"
+
+/* The control-plane reads every Key Vault data role carries. */
+static const char *const kv_data_role_actions[] = {
+    "Microsoft.Authorization/*/read",
+    "Microsoft.Insights/alertRules/*",
+    "Microsoft.Resources/deployments/*",
+    "Microsoft.Resources/subscriptions/resourceGroups/read",
+    "Microsoft.Support/*",
+    KV "/checkNameAvailability/read",
+    KV "/deletedVaults/read",
+    KV "/locations/*/read",
+    KV "/vaults/*/read",
+    KV "/operations/read",
+    NULL,
+};
+
+static const char *const kv_admin_data_actions[] = {KV "/vaults/*", NULL};
+
+static const char *const kv_crypto_officer_data_actions[] = {
+    KV "/vaults/keys/*",
+    KV "/vaults/keyrotationpolicies/*",
+    NULL,
+};
+
+static const char *const kv_crypto_user_data_actions[] = {
+    KV "/vaults/keys/read",           KV "/vaults/keys/update/action",
+    KV "/vaults/keys/backup/action",  KV "/vaults/keys/encrypt/action",
+    KV "/vaults/keys/decrypt/action", KV "/vaults/keys/wrap/action",
+    KV "/vaults/keys/unwrap/action",  KV "/vaults/keys/sign/action",
+    KV "/vaults/keys/verify/action",  NULL,
+};
+
+static const char *const kv_service_encryption_actions[] = {
+    KV "/vaults/keys/read",
+    KV "/vaults/keys/wrap/action",
+    KV "/vaults/keys/unwrap/action",
+    NULL,
+};
+
+static const char *const kv_reader_data_actions[] = {
+    KV "/vaults/*/read",
+    KV "/vaults/secrets/readMetadata/action",
+    NULL,
+};
+
 static const builtin_role builtins[] = {
     {CHSM_ROLE_OWNER, "Owner",
      "Grants full access to manage all resources, including the ability to assign roles in "
@@ -134,6 +181,29 @@ static const builtin_role builtins[] = {
      "Grants permissions to perform all role management, purge or recover deleted keys, and "
      "export keys. Not permitted to perform any other key management operations.",
      none, none, mhsm_crypto_officer_data_actions, none},
+    {CHSM_ROLE_KV_ADMINISTRATOR, "Key Vault Administrator",
+     "Perform all data plane operations on a key vault and all objects in it, including "
+     "certificates, keys, and secrets. Cannot manage key vault resources or manage role "
+     "assignments. Only works for key vaults that use the 'Azure role-based access control' "
+     "permission model.",
+     kv_data_role_actions, none, kv_admin_data_actions, none},
+    {CHSM_ROLE_KV_CRYPTO_OFFICER, "Key Vault Crypto Officer",
+     "Perform any action on the keys of a key vault, except manage permissions. Only works for "
+     "key vaults that use the 'Azure role-based access control' permission model.",
+     kv_data_role_actions, none, kv_crypto_officer_data_actions, none},
+    {CHSM_ROLE_KV_CRYPTO_USER, "Key Vault Crypto User",
+     "Perform cryptographic operations using keys. Only works for key vaults that use the "
+     "'Azure role-based access control' permission model.",
+     none, none, kv_crypto_user_data_actions, none},
+    {CHSM_ROLE_KV_CRYPTO_SERVICE_ENCRYPTION_USER, "Key Vault Crypto Service Encryption User",
+     "Read metadata of keys and perform wrap/unwrap operations. Only works for key vaults that "
+     "use the 'Azure role-based access control' permission model.",
+     none, none, kv_service_encryption_actions, none},
+    {CHSM_ROLE_KV_READER, "Key Vault Reader",
+     "Read metadata of key vaults and its certificates, keys, and secrets. Cannot read "
+     "sensitive values such as secret contents or key material. Only works for key vaults that "
+     "use the 'Azure role-based access control' permission model.",
+     kv_data_role_actions, none, kv_reader_data_actions, none},
 };
 
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])

@@ -259,6 +259,21 @@ arm PUT "$VAULTS/kvrbac/keys/cmk2/providers/Microsoft.Authorization/roleAssignme
 protect cvmkvr
 check "keys/read + keys/backup/action on the key: protected" eq "$(jq_ "$OPBODY" status)" "Succeeded"
 
+# ---- built-in Key Vault roles ----
+KVR=/subscriptions/$SUB/providers/Microsoft.Authorization/roleDefinitions
+arm GET "$KVR/12338af0-0e69-4776-bea7-57ae8d297424?api-version=2022-04-01"
+check "built-in Key Vault Crypto User" eq "$(jq_ "$BODY_OUT" properties.roleName)" "Key Vault Crypto User"
+arm PUT "$VAULTS/kvbuiltin?api-version=$KV_V" "{\"location\":\"uaenorth\",\"properties\":{\"tenantId\":\"$TENANT\",\"sku\":{\"family\":\"A\",\"name\":\"premium\"},\"enableRbacAuthorization\":true}}"
+arm PUT "$VAULTS/kvbuiltin/providers/Microsoft.Authorization/roleAssignments/$(uuid)?api-version=2022-04-01" \
+    "{\"properties\":{\"roleDefinitionId\":\"$KVR/21090545-7ca7-4776-b22c-e363652d74d2\",\"principalId\":\"$ME\"}}"
+check "Key Vault Reader assigned" eq "$STATUS" 201
+arm POST "/kv/kvbuiltin/keys/k1/create?api-version=$DP_V" '{"kty":"EC-HSM","crv":"P-256"}'
+check "a reader cannot create keys" eq "$STATUS" 403
+arm PUT "$VAULTS/kvbuiltin/providers/Microsoft.Authorization/roleAssignments/$(uuid)?api-version=2022-04-01" \
+    "{\"properties\":{\"roleDefinitionId\":\"$KVR/14b46e9e-c2b7-41b4-b07b-48a6ebf60603\",\"principalId\":\"$ME\"}}"
+arm POST "/kv/kvbuiltin/keys/k1/create?api-version=$DP_V" '{"kty":"EC-HSM","crv":"P-256"}'
+check "Key Vault Crypto Officer creates keys" eq "$STATUS" 200
+
 # ---- delete ----
 arm DELETE "$VAULTS/kvcopy?api-version=$KV_V"
 check "vault DELETE" eq "$STATUS" 200

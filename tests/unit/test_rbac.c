@@ -102,8 +102,22 @@ static void test_builtin_roles(void **state)
     assert_false(chsm_rbac_role_permits(r, "Microsoft.KeyVault/managedHsm/keys/sign/action", 1));
     cJSON_Delete(r);
 
+    /* Key Vault Crypto User may back keys up and use them, not create them. */
+    r = chsm_rbac_builtin_role(CHSM_ROLE_KV_CRYPTO_USER, NULL);
+    assert_non_null(r);
+    assert_true(chsm_rbac_role_permits(r, "Microsoft.KeyVault/vaults/keys/backup/action", 1));
+    assert_true(chsm_rbac_role_permits(r, "Microsoft.KeyVault/vaults/keys/read", 1));
+    assert_false(chsm_rbac_role_permits(r, "Microsoft.KeyVault/vaults/keys/create/action", 1));
+    cJSON_Delete(r);
+    /* Key Vault Administrator: every data action of the vault, by wildcard. */
+    r = chsm_rbac_builtin_role(CHSM_ROLE_KV_ADMINISTRATOR, NULL);
+    assert_true(chsm_rbac_role_permits(r, "Microsoft.KeyVault/vaults/keys/create/action", 1));
+    assert_true(chsm_rbac_role_permits(r, "Microsoft.KeyVault/vaults/secrets/getSecret/action", 1));
+    assert_false(chsm_rbac_role_permits(r, "Microsoft.KeyVault/managedHsm/keys/read/action", 1));
+    cJSON_Delete(r);
+
     assert_null(chsm_rbac_builtin_role("00000000-0000-0000-0000-000000000000", NULL));
-    assert_int_equal(chsm_rbac_builtin_count(), 8);
+    assert_int_equal(chsm_rbac_builtin_count(), 13);
     for (size_t i = 0; i < chsm_rbac_builtin_count(); i++) {
         cJSON *b = chsm_rbac_builtin_role_at(i, NULL);
         assert_non_null(b);
