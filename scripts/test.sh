@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - installs what the tests need, builds from scratch (a normal build
-# and an AddressSanitizer + UndefinedBehaviorSanitizer build) and runs every
+# and an AddressSanitizer + UndefinedBehaviorSanitizer build, the latter with
+# the fault simulation of test_faultsim) and runs every
 # test under ctest in both, then each libFuzzer harness for 30 s
 # (scripts/fuzz.sh); after the normal suite, the benchmark harness in smoke mode
 # (scripts/bench.sh --smoke).
@@ -44,7 +45,9 @@ echo "=== benchmark harness (smoke) ==="
 "$root/scripts/bench.sh" --smoke --build-dir "$root/build-test-normal"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-run_suite sanitize -DCHSM_SANITIZE=ON
+# The sanitizer build also carries the test-only fault simulation hooks (util/faultsim.h), so
+# tests/unit/test_faultsim.c runs there, with leak checks on every failure path it takes.
+run_suite sanitize -DCHSM_SANITIZE=ON -DCHSM_FAULT_SIM=ON
 echo "=== fuzzing (30 s per harness) ==="
 rm -rf "$root/build-test-fuzz"
 CHSM_FUZZ_BUILD_DIR="$root/build-test-fuzz" "$root/scripts/fuzz.sh" all 30

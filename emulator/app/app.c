@@ -3,6 +3,7 @@
 
 #include "app/files.h"
 #include "app/signing_key.h"
+#include "arm/errors.h"
 #include "arm/lro.h"
 #include "arm/read_cache.h"
 #include "arm/timing.h"
@@ -15,6 +16,7 @@
 #include "crypto/jwt.h"
 #include "providers/provider.h"
 #include "store/settings.h"
+#include "util/oom.h"
 #include "util/status.h"
 #include "util/text.h"
 
@@ -156,10 +158,25 @@ void chsm_app_close(chsm_app *app)
 void chsm_app_dispatch(chsm_app *app, chsm_request *req, chsm_response *res)
 {
     req->app = app;
+    unsigned long oom = chsm_oom_count();
     if (req->listener == CHSM_LISTENER_BLOB)
         chsm_blob_dispatch(app, req, res);
     else
         chsm_arm_dispatch(app, req, res);
+    /* Memory ran out while answering: the answer may have members missing, so it becomes a
+     * 500 (the store did not commit a transaction that saw the failure; util/oom.h). */
+    if (chsm_oom_count() != oom && res->status < 500 && !res->drop) {
+        if (req->listener == CHSM_LISTENER_BLOB) {
+            chsm_response_header(res, "x-ms-error-code", "InternalError", 1);
+            chsm_response_set_text(res, 500, "application/xml",
+                                   "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>"
+                                   "InternalError</Code><Message>The server ran out of memory "
+                                   "answering the request.</Message></Error>");
+        } else {
+            chsm_arm_error(res, 500, "InternalServerError",
+                           "The server ran out of memory answering the request.");
+        }
+    }
 }
 
 int chsm_app_add_state_hooks(chsm_app *app, const chsm_state_hooks *hooks)

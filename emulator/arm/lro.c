@@ -100,6 +100,10 @@ int chsm_lro_begin(struct chsm_app *app, const char *kind, const char *resource_
     chsm_uuid_hex(out->id);
     strcpy(out->kind, kind);
     out->resource_id = chsm_strdup(resource_id);
+    if (resource_id && !out->resource_id) {
+        cJSON_Delete(params);
+        return CHSM_ENOMEM;
+    }
     strcpy(out->status, CHSM_OP_IN_PROGRESS);
     out->start_ms = chsm_now_ms();
     out->due_ms = out->start_ms + chsm_timing_duration_ms(app->timing, kind);

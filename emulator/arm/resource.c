@@ -127,8 +127,14 @@ cJSON *chsm_arm_body_object(const chsm_request *req, chsm_response *res, int req
         return NULL;
     }
     char err[160];
-    cJSON *root =
-        req->body ? chsm_json_parse((const char *)req->body, req->body_len, err, sizeof err) : NULL;
+    cJSON *root = NULL;
+    int rc = req->body ? chsm_json_parse_rc((const char *)req->body, req->body_len, &root, err,
+                                            sizeof err)
+                       : CHSM_EINVAL;
+    if (rc == CHSM_ENOMEM) {
+        chsm_arm_error(res, 500, "InternalServerError", "%s", err);
+        return NULL;
+    }
     if (!root) {
         chsm_arm_error(res, 400, "InvalidRequestContent",
                        "The request content was invalid and could not be deserialized: %s",

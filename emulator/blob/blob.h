@@ -27,7 +27,8 @@ void chsm_blob_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *
  * (https://{account}.blob.core.windows.net/{container}) or the emulator's
  * (path-style http(s)://127.0.0.1:port/{account}/{container} or host-style
  * {account}.blob.localhost) to account and container names. CHSM_EINVAL when
- * it is not a container URI (including one with a query string). */
+ * it is not a container URI (including one with a query string), CHSM_ENOMEM when out of
+ * memory. */
 int chsm_blob_resolve_container_uri(const char *uri, char *account, size_t accountlen,
                                     char *container, size_t containerlen);
 /* chsm_blob_account_resource_id returns the ARM id of the storage account

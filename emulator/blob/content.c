@@ -4,6 +4,7 @@
 #include "app/files.h"
 #include "crypto/digest.h"
 #include "crypto/md5stream.h"
+#include "util/faultsim.h"
 #include "util/ids.h"
 #include "util/status.h"
 
@@ -93,7 +94,8 @@ int chsm_blob_content_append(chsm_blob_writer *w, const void *data, size_t n)
 {
     const char *p = data;
     while (n > 0) {
-        ssize_t k = write(w->fd, p, n);
+        ssize_t k =
+            CHSM_FAULTSIM_FAIL(CHSM_FAULTSIM_WRITE) ? (errno = EIO, -1) : write(w->fd, p, n);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
@@ -319,7 +321,9 @@ static int link_or_copy(const char *src, const char *dst)
         if (k <= 0)
             break;
         for (ssize_t off = 0; rc == CHSM_OK && off < k;) {
-            ssize_t w = write(out, buf + off, (size_t)(k - off));
+            ssize_t w = CHSM_FAULTSIM_FAIL(CHSM_FAULTSIM_WRITE)
+                            ? (errno = EIO, -1)
+                            : write(out, buf + off, (size_t)(k - off));
             if (w < 0 && errno == EINTR)
                 continue;
             if (w <= 0)

@@ -342,7 +342,9 @@ static int check_shared_key(chsm_blob_ctx *x, const char *auth, const char *path
         return 1;
     }
     /* SDKs sign the path as sent (percent-encoded); some tools sign it decoded. */
-    char *decoded = chsm_percent_decode(path_for_auth, strlen(path_for_auth));
+    char *decoded = NULL;
+    /* Out of memory is the server's failure (500), not a signature mismatch. */
+    int oom = chsm_percent_decode_rc(path_for_auth, strlen(path_for_auth), &decoded) == CHSM_ENOMEM;
     const char *paths[2] = {path_for_auth, decoded};
     const char *keys[2] = {x->account.key1, x->account.key2};
     char *first_sts = NULL;
@@ -351,12 +353,16 @@ static int check_shared_key(chsm_blob_ctx *x, const char *auth, const char *path
         if (!paths[p] || (p == 1 && strcmp(paths[0], paths[1]) == 0))
             continue;
         char *sts = chsm_blob_sharedkey_string_to_sign(x->req, x->account.name, paths[p]);
-        if (!sts)
+        if (!sts) {
+            oom = 1;
             continue;
+        }
         for (int k = 0; k < 2 && !ok; k++) {
             if (!keys[k][0])
                 continue;
             char *mac = chsm_blob_hmac_base64(keys[k], sts);
+            if (!mac)
+                oom = 1;
             ok = chsm_blob_signature_matches(mac, sig);
             free(mac);
         }
@@ -366,7 +372,9 @@ static int check_shared_key(chsm_blob_ctx *x, const char *auth, const char *path
             free(sts);
     }
     free(decoded);
-    if (!ok) {
+    if (!ok && oom) {
+        chsm_blob_store_error(x, CHSM_ENOMEM);
+    } else if (!ok) {
         chsm_buf b = {0};
         chsm_buf_printf(&b,
                         "The MAC signature found in the HTTP request '%s' is not the same as any "
@@ -577,10 +585,15 @@ void chsm_blob_dispatch(chsm_app *app, chsm_request *req, chsm_response *res)
         answer_name_error(&x, CHSM_BLOB_NAME_BAD_LENGTH);
         return;
     }
-    char *acct = chsm_percent_decode(acct_raw, strlen(acct_raw));
-    char *cont = chsm_percent_decode(cont_raw, strlen(cont_raw));
-    char *blob = *p ? chsm_percent_decode(p, strlen(p)) : NULL;
+    char *acct = NULL, *cont = NULL, *blob = NULL;
+    int rc_a = chsm_percent_decode_rc(acct_raw, strlen(acct_raw), &acct);
+    int rc_c = chsm_percent_decode_rc(cont_raw, strlen(cont_raw), &cont);
+    int rc_b = *p ? chsm_percent_decode_rc(p, strlen(p), &blob) : CHSM_OK;
     int level = blob && *blob ? 'o' : cont && *cont ? 'c' : 's';
+    if (rc_a == CHSM_ENOMEM || rc_c == CHSM_ENOMEM || rc_b == CHSM_ENOMEM) {
+        chsm_blob_store_error(&x, CHSM_ENOMEM);
+        goto out;
+    }
     if (!acct || !cont || (*p && !blob)) {
         chsm_blob_error(&x, 400, "InvalidUri",
                         "The requested URI does not represent any resource on the server.", NULL);

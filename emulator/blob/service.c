@@ -366,8 +366,9 @@ static int parse_uri(const char *uri, char *host, size_t hostlen, const char **p
     return CHSM_OK;
 }
 
-/* next_segment copies the next decoded path segment; returns the rest or NULL. */
-static const char *next_segment(const char *p, char *out, size_t outlen)
+/* next_segment copies the next decoded path segment; returns the rest or NULL (*oom set when
+ * that was for want of memory). */
+static const char *next_segment(const char *p, char *out, size_t outlen, int *oom)
 {
     while (*p == '/')
         p++;
@@ -375,7 +376,9 @@ static const char *next_segment(const char *p, char *out, size_t outlen)
         return NULL;
     const char *end = strchr(p, '/');
     size_t n = end ? (size_t)(end - p) : strlen(p);
-    char *dec = chsm_percent_decode(p, n);
+    char *dec = NULL;
+    if (chsm_percent_decode_rc(p, n, &dec) == CHSM_ENOMEM)
+        *oom = 1;
     if (!dec || strlen(dec) >= outlen) {
         free(dec);
         return NULL;
@@ -394,6 +397,7 @@ int chsm_blob_resolve_container_uri(const char *uri, char *account, size_t accou
         return CHSM_EINVAL;
     char acct[64] = "", cont[128] = "";
     const char *rest = path;
+    int oom = 0;
     const char *dot = strstr(host, ".blob.");
     if (dot &&
         (strcmp(dot, ".blob.core.windows.net") == 0 || strcmp(dot, ".blob.localhost") == 0)) {
@@ -403,13 +407,13 @@ int chsm_blob_resolve_container_uri(const char *uri, char *account, size_t accou
         memcpy(acct, host, n);
         acct[n] = '\0';
     } else {
-        rest = next_segment(rest, acct, sizeof acct);
+        rest = next_segment(rest, acct, sizeof acct, &oom);
         if (!rest)
-            return CHSM_EINVAL;
+            return oom ? CHSM_ENOMEM : CHSM_EINVAL;
     }
-    rest = next_segment(rest, cont, sizeof cont);
+    rest = next_segment(rest, cont, sizeof cont, &oom);
     if (!rest)
-        return CHSM_EINVAL;
+        return oom ? CHSM_ENOMEM : CHSM_EINVAL;
     while (*rest == '/')
         rest++;
     if (*rest)

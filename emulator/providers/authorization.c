@@ -96,6 +96,10 @@ static int parse_scope(chsm_request *req, chsm_response *res, int check_exists, 
     if (len == 1)
         return 0; /* the root scope */
     char *copy = chsm_strdup(si->scope + 1);
+    if (!copy) {
+        store_error(res, CHSM_ENOMEM);
+        return 1;
+    }
     char *segs[MAX_SCOPE_SEGMENTS];
     size_t n = 0;
     for (char *save = NULL, *t = copy ? strtok_r(copy, "/", &save) : NULL; t;
@@ -126,6 +130,11 @@ static int parse_scope(chsm_request *req, chsm_response *res, int check_exists, 
                 chsm_buf_printf(&id, "/subscriptions/%s/resourceGroups/%s/providers/%s/%s/%s",
                                 segs[1], segs[3], segs[5], segs[6], segs[7]);
                 si->resource_id = chsm_buf_steal(&id);
+                if (!si->resource_id) {
+                    free(copy);
+                    store_error(res, CHSM_ENOMEM);
+                    return 1;
+                }
                 snprintf(si->resource, sizeof si->resource, "%s/%s/%s", segs[5], segs[6], segs[7]);
             }
         } else {

@@ -1272,8 +1272,14 @@ static void start_job(chsm_request *req, chsm_response *res, const char *kind)
                               "Blob Data Contributor on the storage account.");
         goto out;
     }
-    if (uri && chsm_blob_resolve_container_uri(uri, account, sizeof account, container,
-                                               sizeof container) != CHSM_OK) {
+    int resolved = uri ? chsm_blob_resolve_container_uri(uri, account, sizeof account, container,
+                                                         sizeof container)
+                       : CHSM_OK;
+    if (resolved == CHSM_ENOMEM) {
+        chsm_arm_error(res, 500, "InternalServerError", "The server ran out of memory.");
+        goto out;
+    }
+    if (resolved != CHSM_OK) {
         chsm_arm_error_target(res, 400, "InvalidStorageContainerUri",
                               "azureStorageBlobContainerUri",
                               "'%.300s' is not a blob container URI: use "

@@ -133,6 +133,8 @@ int chsm_rbac_find_role(chsm_app *app, const char *guid, const char *subscriptio
     *out = chsm_rbac_builtin_role(guid, subscription);
     if (*out)
         return CHSM_OK;
+    if (chsm_rbac_builtin_exists(guid))
+        return CHSM_ENOMEM;
     char *id = chsm_rbac_custom_role_id(guid);
     if (!id)
         return CHSM_ENOMEM;

@@ -54,6 +54,8 @@ int chsm_rbac_has_action(struct chsm_app *app, const char *principal_id, const c
 /* chsm_rbac_builtin_role returns the built-in role definition with guid id
  * (a new object shaped like ARM's roleDefinition, caller frees), or NULL. */
 cJSON *chsm_rbac_builtin_role(const char *guid, const char *subscription);
+/* chsm_rbac_builtin_exists tells whether guid is a built-in role (no allocation). */
+int chsm_rbac_builtin_exists(const char *guid);
 /* chsm_rbac_builtin_count tells how many built-in roles the emulator knows. */
 size_t chsm_rbac_builtin_count(void);
 /* chsm_rbac_builtin_role_at returns built-in role number i (0-based) like

@@ -208,14 +208,31 @@ static const builtin_role builtins[] = {
 
 #define NBUILTINS (sizeof builtins / sizeof builtins[0])
 
+/* string_array returns a new array of list's strings, or NULL when out of memory. */
 static cJSON *string_array(const char *const *list)
 {
     cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; list[i]; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateString(list[i]));
+    for (size_t i = 0; a && list[i]; i++) {
+        if (!cJSON_AddItemToArray(a, cJSON_CreateString(list[i]))) {
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
     return a;
 }
 
+/* add_array adds name: list's strings to obj; 0 when out of memory (nothing leaked). */
+static int add_array(cJSON *obj, const char *name, const char *const *list)
+{
+    cJSON *a = string_array(list);
+    if (a && cJSON_AddItemToObject(obj, name, a))
+        return 1;
+    cJSON_Delete(a);
+    return 0;
+}
+
+/* role_json returns the definition of r, whole, or NULL when out of memory (never a document
+ * with members missing: a role without its actions would silently deny). */
 static cJSON *role_json(const builtin_role *r, const char *subscription)
 {
     chsm_buf id = {0};
@@ -223,24 +240,38 @@ static cJSON *role_json(const builtin_role *r, const char *subscription)
         chsm_buf_printf(&id, "/subscriptions/%s", subscription);
     chsm_buf_printf(&id, "/providers/Microsoft.Authorization/roleDefinitions/%s", r->guid);
     cJSON *doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "id", id.data ? id.data : "");
+    int ok = doc && id.data && cJSON_AddStringToObject(doc, "id", id.data);
     chsm_buf_free(&id);
-    cJSON_AddStringToObject(doc, "name", r->guid);
-    cJSON_AddStringToObject(doc, "type", CHSM_RBAC_DEFINITION_TYPE);
-    cJSON *props = cJSON_AddObjectToObject(doc, "properties");
-    cJSON_AddStringToObject(props, "roleName", r->name);
-    cJSON_AddStringToObject(props, "type", "BuiltInRole");
-    cJSON_AddStringToObject(props, "description", r->description);
-    cJSON *scopes = cJSON_AddArrayToObject(props, "assignableScopes");
-    cJSON_AddItemToArray(scopes, cJSON_CreateString("/"));
-    cJSON *perms = cJSON_AddArrayToObject(props, "permissions");
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddItemToObject(p, "actions", string_array(r->actions));
-    cJSON_AddItemToObject(p, "notActions", string_array(r->not_actions));
-    cJSON_AddItemToObject(p, "dataActions", string_array(r->data_actions));
-    cJSON_AddItemToObject(p, "notDataActions", string_array(r->not_data_actions));
-    cJSON_AddItemToArray(perms, p);
+    ok = ok && cJSON_AddStringToObject(doc, "name", r->guid) &&
+         cJSON_AddStringToObject(doc, "type", CHSM_RBAC_DEFINITION_TYPE);
+    cJSON *props = ok ? cJSON_AddObjectToObject(doc, "properties") : NULL;
+    ok = props && cJSON_AddStringToObject(props, "roleName", r->name) &&
+         cJSON_AddStringToObject(props, "type", "BuiltInRole") &&
+         cJSON_AddStringToObject(props, "description", r->description);
+    cJSON *scopes = ok ? cJSON_AddArrayToObject(props, "assignableScopes") : NULL;
+    ok = scopes && cJSON_AddItemToArray(scopes, cJSON_CreateString("/"));
+    cJSON *perms = ok ? cJSON_AddArrayToObject(props, "permissions") : NULL;
+    cJSON *p = perms ? cJSON_CreateObject() : NULL;
+    if (p && !cJSON_AddItemToArray(perms, p)) {
+        cJSON_Delete(p);
+        p = NULL;
+    }
+    ok = p && add_array(p, "actions", r->actions) && add_array(p, "notActions", r->not_actions) &&
+         add_array(p, "dataActions", r->data_actions) &&
+         add_array(p, "notDataActions", r->not_data_actions);
+    if (!ok) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
     return doc;
+}
+
+int chsm_rbac_builtin_exists(const char *guid)
+{
+    for (size_t i = 0; guid && i < NBUILTINS; i++)
+        if (chsm_streq_ci(builtins[i].guid, guid))
+            return 1;
+    return 0;
 }
 
 cJSON *chsm_rbac_builtin_role(const char *guid, const char *subscription)

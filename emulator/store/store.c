@@ -8,23 +8,26 @@
 #include "store/store_internal.h"
 
 #include "util/status.h"
+#include "util/faultsim.h"
+#include "util/oom.h"
 #include "util/text.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-
 struct chsm_store {
     sqlite3 *db;
     pthread_mutex_t mu;
-    int depth;  /* nesting of begin() */
-    int doomed; /* an inner step failed: the outermost commit rolls back */
+    int depth;                  /* nesting of begin() */
+    int doomed;                 /* an inner step failed: the outermost commit rolls back */
+    unsigned long oom_at_begin; /* chsm_oom_count() when the transaction began */
     struct stmt_entry {
         const char *sql; /* statement texts are string literals: compare pointers */
         sqlite3_stmt *st;
-    } *cache; /* grows as repositories prepare new statements; finalized at close */
+    } * cache; /* grows as repositories prepare new statements; finalized at close */
     int ncache, capcache;
 };
 
@@ -100,6 +103,47 @@ void chsm_store_set_fsync(int fsync_each_commit)
     store_fsync_each_commit = fsync_each_commit;
 }
 
+#ifdef CHSM_FAULT_SIM
+/* Fault simulation (util/faultsim.h): a statement the countdown picks is interrupted at its
+ * first progress check, so its sqlite3_step fails with SQLITE_INTERRUPT. Transaction control
+ * does not count: a COMMIT interrupted after it committed would look failed with its changes
+ * kept, which no real failure does. */
+static _Thread_local int fsim_interrupt;
+
+static int fsim_trace(unsigned type, void *ctx, void *stmt, void *text)
+{
+    (void)type;
+    (void)ctx;
+    (void)stmt;
+    const char *sql = text ? text : "";
+    while (*sql == ' ' || *sql == '\n')
+        sql++;
+    static const char *const skip[] = {"BEGIN",     "COMMIT",  "END",   "ROLLBACK",
+                                       "SAVEPOINT", "RELEASE", "PRAGMA"};
+    for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+        if (chsm_starts_with_ci(sql, skip[i]))
+            return 0;
+    if (chsm_faultsim_fail(CHSM_FAULTSIM_SQL))
+        fsim_interrupt = 1;
+    return 0;
+}
+
+static int fsim_commit(void *ctx)
+{
+    (void)ctx;
+    chsm_faultsim_note_commit();
+    return 0;
+}
+
+static int fsim_progress(void *ctx)
+{
+    (void)ctx;
+    int stop = fsim_interrupt;
+    fsim_interrupt = 0;
+    return stop;
+}
+#endif
+
 int chsm_store_open(const char *path, chsm_store **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -121,6 +165,11 @@ int chsm_store_open(const char *path, chsm_store **out, char *err, size_t errlen
         return CHSM_EIO;
     }
     sqlite3_busy_timeout(s->db, 5000);
+#ifdef CHSM_FAULT_SIM
+    sqlite3_trace_v2(s->db, SQLITE_TRACE_STMT, fsim_trace, NULL);
+    sqlite3_progress_handler(s->db, 1, fsim_progress, NULL);
+    sqlite3_commit_hook(s->db, fsim_commit, NULL);
+#endif
     /* WAL with synchronous=NORMAL: a commit that returned has been written to
      * the WAL file, so a killed process (kill -9, a crash) never loses an
      * acknowledged change; only an OS crash or power loss could lose the last
@@ -224,6 +273,7 @@ int chsm_store_begin(chsm_store *s)
     if (s->depth++ > 0)
         return CHSM_OK;
     s->doomed = 0;
+    s->oom_at_begin = chsm_oom_count();
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         s->depth--;
         store_unlock_(s);
@@ -236,9 +286,12 @@ int chsm_store_commit(chsm_store *s)
 {
     int rc = CHSM_OK;
     if (--s->depth == 0) {
-        if (s->doomed || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        /* Memory ran out while the transaction was built: what it would commit may be a
+         * document with members missing, so it is not committed (util/oom.h). */
+        int oom = chsm_oom_count() != s->oom_at_begin;
+        if (s->doomed || oom || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            rc = CHSM_EIO;
+            rc = oom ? CHSM_ENOMEM : CHSM_EIO;
         }
         s->doomed = 0;
     } else if (s->doomed) {
@@ -288,6 +341,16 @@ int chsm_store_integrity_ok(chsm_store *s)
 
 void store_bind_lower_(sqlite3_stmt *st, int idx, const char *s)
 {
+    /* Every realistic key is lowered on the stack (SQLite copies it), so running out of memory
+     * cannot turn a lookup into a silent "not found". */
+    char small[4096];
+    size_t n = s ? strlen(s) : 0;
+    if (s && n < sizeof small) {
+        for (size_t i = 0; i <= n; i++)
+            small[i] = (char)tolower((unsigned char)s[i]);
+        sqlite3_bind_text(st, idx, small, (int)n, SQLITE_TRANSIENT);
+        return;
+    }
     char *low = chsm_lower_dup(s);
     if (low)
         sqlite3_bind_text(st, idx, low, -1, free);

@@ -1,6 +1,9 @@
 /* buf.c - growable byte buffer. */
 #include "util/buf.h"
 
+#include "util/faultsim.h"
+#include "util/oom.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +18,10 @@ static int buf_reserve(chsm_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
-    char *p = realloc(b->data, cap);
+    char *p = CHSM_FAULTSIM_FAIL(CHSM_FAULTSIM_ALLOC) ? NULL : realloc(b->data, cap);
     if (!p) {
         b->failed = 1;
+        chsm_oom_note();
         return -1;
     }
     b->data = p;

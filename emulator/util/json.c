@@ -1,9 +1,39 @@
 /* json.c - cJSON helpers. */
 #include "util/json.h"
+#include "util/faultsim.h"
+#include "util/oom.h"
+#include "util/status.h"
 #include "util/text.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Set when an allocation of this thread's cJSON call failed. */
+static _Thread_local int json_oom;
+
+static void *json_malloc(size_t n)
+{
+    void *p = CHSM_FAULTSIM_FAIL(CHSM_FAULTSIM_ALLOC) ? NULL : malloc(n);
+    if (!p) {
+        json_oom = 1;
+        chsm_oom_note();
+    }
+    return p;
+}
+
+static void json_install_hooks(void)
+{
+    cJSON_Hooks hooks = {json_malloc, free};
+    cJSON_InitHooks(&hooks);
+}
+
+void chsm_json_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, json_install_hooks);
+}
 
 /* bad_string_char finds what JSON strings may not hold but cJSON would take: a raw control
  * character (RFC 8259 wants them escaped) or an escaped NUL, which would silently cut the C
@@ -35,26 +65,40 @@ static const char *bad_string_char(const char *data, size_t len)
 
 cJSON *chsm_json_parse(const char *data, size_t len, char *err, size_t errlen)
 {
+    cJSON *root = NULL;
+    chsm_json_parse_rc(data, len, &root, err, errlen);
+    return root;
+}
+
+int chsm_json_parse_rc(const char *data, size_t len, cJSON **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    chsm_json_init();
     if (!data || len == 0) {
         snprintf(err, errlen, "The request body is empty.");
-        return NULL;
+        return CHSM_EINVAL;
     }
     /* JSON text is UTF-8 (RFC 8259): invalid bytes would be stored and exported as they are. */
     if (!chsm_utf8_valid(data, len)) {
         snprintf(err, errlen, "The request content is not valid UTF-8.");
-        return NULL;
+        return CHSM_EINVAL;
     }
     const char *bad = bad_string_char(data, len);
     if (bad) {
         snprintf(err, errlen, "%s", bad);
-        return NULL;
+        return CHSM_EINVAL;
     }
     const char *end = NULL;
+    json_oom = 0;
     cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    if (!root && json_oom) {
+        snprintf(err, errlen, "The server ran out of memory reading the request content.");
+        return CHSM_ENOMEM;
+    }
     if (!root) {
         size_t at = end && end >= data ? (size_t)(end - data) : 0;
         snprintf(err, errlen, "The request content is not valid JSON (at byte %zu).", at);
-        return NULL;
+        return CHSM_EINVAL;
     }
     /* Trailing garbage after the value is malformed input too. */
     while (end && (size_t)(end - data) < len &&
@@ -63,9 +107,10 @@ cJSON *chsm_json_parse(const char *data, size_t len, char *err, size_t errlen)
     if (end && (size_t)(end - data) < len) {
         cJSON_Delete(root);
         snprintf(err, errlen, "The request content has trailing data after the JSON value.");
-        return NULL;
+        return CHSM_EINVAL;
     }
-    return root;
+    *out = root;
+    return CHSM_OK;
 }
 
 const char *chsm_json_str(const cJSON *obj, const char *key)

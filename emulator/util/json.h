@@ -12,6 +12,12 @@
 /* chsm_json_parse parses len bytes into a new cJSON tree (caller frees); on
  * failure returns NULL and describes the problem in err. */
 cJSON *chsm_json_parse(const char *data, size_t len, char *err, size_t errlen);
+/* chsm_json_parse_rc is chsm_json_parse telling why it failed: CHSM_EINVAL for bad input,
+ * CHSM_ENOMEM when cJSON ran out of memory (the server's failure, not the client's). */
+int chsm_json_parse_rc(const char *data, size_t len, cJSON **out, char *err, size_t errlen);
+/* chsm_json_init routes cJSON's allocations through a wrapper that notes failures (so a parse
+ * can tell running out of memory from bad input); idempotent, also done by the first parse. */
+void chsm_json_init(void);
 /* chsm_json_str returns the string member key of obj (any key case), or NULL. */
 const char *chsm_json_str(const cJSON *obj, const char *key);
 /* chsm_json_obj returns the object member key of obj (any key case), or NULL. */

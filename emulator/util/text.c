@@ -1,6 +1,10 @@
 /* text.c - string, time and identifier helpers. */
 #include "util/text.h"
 
+#include "util/faultsim.h"
+#include "util/oom.h"
+#include "util/status.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +22,11 @@ char *chsm_strndup(const char *s, size_t n)
     if (!s)
         return NULL;
     size_t len = strnlen(s, n);
-    char *p = malloc(len + 1);
-    if (!p)
+    char *p = CHSM_FAULTSIM_FAIL(CHSM_FAULTSIM_ALLOC) ? NULL : malloc(len + 1);
+    if (!p) {
+        chsm_oom_note();
         return NULL;
+    }
     memcpy(p, s, len);
     p[len] = '\0';
     return p;
@@ -58,42 +64,55 @@ static int hexval(int c)
 
 char *chsm_percent_decode(const char *s, size_t n)
 {
-    char *out = malloc(n + 1);
-    if (!out)
-        return NULL;
+    char *out = NULL;
+    chsm_percent_decode_rc(s, n, &out);
+    return out;
+}
+
+int chsm_percent_decode_rc(const char *s, size_t n, char **result)
+{
+    *result = NULL;
+    char *out = CHSM_FAULTSIM_FAIL(CHSM_FAULTSIM_ALLOC) ? NULL : malloc(n + 1);
+    if (!out) {
+        chsm_oom_note();
+        return CHSM_ENOMEM;
+    }
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%') {
             if (i + 2 >= n) {
                 free(out);
-                return NULL;
+                return CHSM_EINVAL;
             }
             int h = hexval((unsigned char)s[i + 1]);
             int l = hexval((unsigned char)s[i + 2]);
             if (h < 0 || l < 0) {
                 free(out);
-                return NULL;
+                return CHSM_EINVAL;
             }
             c = (char)(h * 16 + l);
             i += 2;
         }
         if (c == '\0') {
             free(out);
-            return NULL;
+            return CHSM_EINVAL;
         }
         out[o++] = c;
     }
     out[o] = '\0';
-    return out;
+    *result = out;
+    return CHSM_OK;
 }
 
 char *chsm_percent_encode(const char *s, int keep_slash)
 {
     size_t n = strlen(s);
-    char *out = malloc(n * 3 + 1);
-    if (!out)
+    char *out = CHSM_FAULTSIM_FAIL(CHSM_FAULTSIM_ALLOC) ? NULL : malloc(n * 3 + 1);
+    if (!out) {
+        chsm_oom_note();
         return NULL;
+    }
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];

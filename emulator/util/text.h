@@ -21,6 +21,9 @@ int chsm_starts_with_ci(const char *s, const char *prefix);
 /* chsm_percent_decode decodes %XX escapes of n bytes into a new string; '+' stays
  * '+'. Returns NULL on a malformed escape or a decoded NUL byte. */
 char *chsm_percent_decode(const char *s, size_t n);
+/* chsm_percent_decode_rc is chsm_percent_decode telling why it failed: CHSM_EINVAL for a bad
+ * escape or a NUL, CHSM_ENOMEM when out of memory; *out (caller frees) is NULL on failure. */
+int chsm_percent_decode_rc(const char *s, size_t n, char **out);
 /* chsm_percent_encode escapes everything but unreserved characters (and '/'
  * when keep_slash); the caller frees. */
 char *chsm_percent_encode(const char *s, int keep_slash);
