@@ -4,6 +4,7 @@
 #include "app/app.h"
 #include "arm/apiversion.h"
 #include "arm/auth.h"
+#include "arm/conditional.h"
 #include "arm/errors.h"
 #include "arm/read_cache.h"
 #include "control/faults.h"
@@ -153,8 +154,12 @@ void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *r
     uint64_t generation = cacheable ? chsm_store_generation(app->store) : 0;
     if (cacheable && chsm_read_cache_serve(app->read_cache, generation, req, res))
         return;
+    chsm_arm_conditional conditional;
+    if (chsm_arm_conditional_begin(req, res, &conditional))
+        return;
     size_t first_header = res->nheaders;
     route->handler(req, res);
+    chsm_arm_conditional_end(req, res, &conditional);
     if (cacheable && res->status == 200 && chsm_store_generation(app->store) == generation &&
         chsm_ops_next_due(app->store) == 0)
         chsm_read_cache_put(app->read_cache, generation, req, res, first_header);

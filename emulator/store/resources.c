@@ -59,6 +59,29 @@ int chsm_resources_get(chsm_store *s, const char *id, chsm_resource *out)
     return rc;
 }
 
+int chsm_resources_etag(chsm_store *s, const char *id, char out[40])
+{
+    static const char sql[] = "SELECT etag FROM resources WHERE id_key=?";
+    out[0] = '\0';
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, id);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW) {
+            const char *e = (const char *)sqlite3_column_text(st, 0);
+            snprintf(out, 40, "%s", e ? e : "");
+            rc = CHSM_OK;
+        } else {
+            rc = step == SQLITE_DONE ? CHSM_ENOTFOUND : CHSM_EIO;
+        }
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
 int chsm_resources_exists(chsm_store *s, const char *id)
 {
     static const char sql[] = "SELECT 1 FROM resources WHERE id_key=?";

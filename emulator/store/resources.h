@@ -36,6 +36,9 @@ typedef struct chsm_resource_query {
 /* chsm_resources_get loads the resource with id (any case) into out (caller
  * clears with chsm_resource_clear); CHSM_ENOTFOUND when absent. */
 int chsm_resources_get(chsm_store *s, const char *id, chsm_resource *out);
+/* chsm_resources_etag copies the etag of id (any case) into out (40 bytes); CHSM_ENOTFOUND
+ * when absent. Cheaper than chsm_resources_get: the body is not read. */
+int chsm_resources_etag(chsm_store *s, const char *id, char out[40]);
 /* chsm_resources_exists tells whether id (any case) exists: 1, 0, or <0 on error. */
 int chsm_resources_exists(chsm_store *s, const char *id);
 /* chsm_resources_put inserts or replaces r by id; sets r->etag, created_ms

@@ -301,6 +301,16 @@ int chsm_store_commit(chsm_store *s)
     return rc;
 }
 
+void chsm_store_hold(chsm_store *s)
+{
+    store_lock_(s);
+}
+
+void chsm_store_release(chsm_store *s)
+{
+    store_unlock_(s);
+}
+
 void chsm_store_rollback(chsm_store *s)
 {
     if (--s->depth == 0) {

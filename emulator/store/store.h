@@ -29,6 +29,11 @@ int chsm_store_begin(chsm_store *s);
 int chsm_store_commit(chsm_store *s);
 /* chsm_store_rollback abandons the transaction (the outermost one, when nested). */
 void chsm_store_rollback(chsm_store *s);
+/* chsm_store_hold keeps the store to the calling thread (its recursive lock, no transaction)
+ * until chsm_store_release, so several reads and writes in between see one state. */
+void chsm_store_hold(chsm_store *s);
+/* chsm_store_release ends one chsm_store_hold. */
+void chsm_store_release(chsm_store *s);
 /* chsm_store_schema_version returns the sum of all modules' schema versions. */
 int chsm_store_schema_version(chsm_store *s);
 /* chsm_store_generation returns a number that changes whenever any row may have changed (a
