@@ -7,6 +7,8 @@
 #   CA    CA certificate to trust           DATA  the data dir
 #   EMU_PID
 # Everything is torn down on exit. Tests never reach beyond loopback.
+# CHSM_EMULATOR_WRAPPER (e.g. "valgrind --log-file=...", scripts/valgrind.sh) runs the emulator
+# under a tool; CHSM_START_TRIES (200) is how many 50 ms waits start_emulator allows.
 set -euo pipefail
 
 : "${CHSM_EMULATOR:?CHSM_EMULATOR must point at the chsm-emulator binary}"
@@ -36,10 +38,10 @@ start_emulator() {
     DATA=${DATA:-$E2E_TMP/data}
     mkdir -p "$DATA"
     rm -f "$DATA/emulator.json"
-    "$CHSM_EMULATOR" --listen 127.0.0.1:0 --blob-listen 127.0.0.1:0 --data-dir "$DATA" \
-        --log-level warn "$@" >>"$E2E_TMP/emulator.log" 2>&1 &
+    ${CHSM_EMULATOR_WRAPPER:-} "$CHSM_EMULATOR" --listen 127.0.0.1:0 --blob-listen 127.0.0.1:0 \
+        --data-dir "$DATA" --log-level warn "$@" >>"$E2E_TMP/emulator.log" 2>&1 &
     EMU_PID=$!
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 "${CHSM_START_TRIES:-200}"); do
         if [ -s "$DATA/emulator.json" ]; then break; fi
         if ! kill -0 "$EMU_PID" 2>/dev/null; then
             echo "emulator exited early:"; cat "$E2E_TMP/emulator.log"; return 1
