@@ -205,7 +205,10 @@ int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snaps
         cJSON_AddStringToObject(u, "passwordHash", users[i].password_hash);
         cJSON_AddNumberToObject(u, "loginFailureCount", users[i].login_failures);
         cJSON_AddBoolToObject(u, "locked", users[i].locked);
-        cJSON_AddItemToArray(ju, u);
+        if (!cJSON_AddItemToArray(ju, u)) { /* out of memory: counted by util/oom.h */
+            cJSON_Delete(u);
+            rc = CHSM_ENOMEM;
+        }
     }
     cJSON *jk = cJSON_AddArrayToObject(root, "keys");
     cJSON *ra = cJSON_AddArrayToObject(root, "roleAssignments");
@@ -230,12 +233,18 @@ int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snaps
         cJSON_AddStringToObject(k, "material", b64);
         chsm_crypto_key_wipe(b64, strlen(b64));
         free(b64);
-        cJSON_AddItemToArray(jk, k);
+        if (!cJSON_AddItemToArray(jk, k)) {
+            cJSON_Delete(k);
+            rc = CHSM_ENOMEM;
+        }
         cJSON *owner = cJSON_CreateObject();
         cJSON_AddNumberToObject(owner, "handle", (double)keys[i].handle);
         cJSON_AddStringToObject(owner, "username", keys[i].owner);
         cJSON_AddStringToObject(owner, "role", "Owner");
-        cJSON_AddItemToArray(ra, owner);
+        if (!cJSON_AddItemToArray(ra, owner)) {
+            cJSON_Delete(owner);
+            rc = CHSM_ENOMEM;
+        }
         const cJSON *shared = cJSON_GetObjectItem(keys[i].meta, "sharedWith");
         const cJSON *s;
         cJSON_ArrayForEach(s, shared)
@@ -246,7 +255,10 @@ int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snaps
             cJSON_AddNumberToObject(a, "handle", (double)keys[i].handle);
             cJSON_AddStringToObject(a, "username", s->valuestring);
             cJSON_AddStringToObject(a, "role", "User");
-            cJSON_AddItemToArray(ra, a);
+            if (!cJSON_AddItemToArray(ra, a)) {
+                cJSON_Delete(a);
+                rc = CHSM_ENOMEM;
+            }
         }
     }
     free(users);

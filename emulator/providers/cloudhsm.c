@@ -124,16 +124,25 @@ static cJSON *hsm_node(const char *label, int node, const char *state, const cha
     return h;
 }
 
+/* add_node appends node to hsms, or frees it when that is impossible (out of memory). */
+static void add_node(cJSON *hsms, cJSON *node)
+{
+    if (!cJSON_AddItemToArray(hsms, node))
+        cJSON_Delete(node);
+}
+
 /* render returns the cluster as ARM shows it (caller frees): the stored document with
  * activationState, hsms and privateEndpointConnections filled from the HSM model. */
 static cJSON *render(chsm_app *app, const cJSON *doc)
 {
     cJSON *out = cJSON_Duplicate(doc, 1);
     const char *id = chsm_json_str(doc, "id");
+    if (!chsm_json_obj(out, "properties"))
+        chsm_json_put(out, "properties", cJSON_CreateObject());
     cJSON *props = chsm_json_obj(out, "properties");
-    if (!props) {
-        props = cJSON_CreateObject();
-        chsm_json_set(out, "properties", props);
+    if (!props) { /* out of memory (counted by util/oom.h) */
+        cJSON_Delete(out);
+        return NULL;
     }
     const char *ps = chsm_json_str(props, "provisioningState");
     chsm_hsm_cluster c;
@@ -145,39 +154,39 @@ static cJSON *render(chsm_app *app, const cJSON *doc)
         activation = c.activation;
         for (int i = 1; i <= CHSM_HSM_NODES; i++) {
             if (chsm_faults_node_down(app->faults, id, i, NULL, 0))
-                cJSON_AddItemToArray(hsms, hsm_node(c.label, i, "Failed",
-                                                    "The HSM node is unavailable (fault "
-                                                    "injection)."));
+                add_node(hsms, hsm_node(c.label, i, "Failed",
+                                        "The HSM node is unavailable (fault "
+                                        "injection)."));
             else if (strcmp(c.activation, CHSM_HSM_FAILED) == 0)
-                cJSON_AddItemToArray(hsms, hsm_node(c.label, i, "Failed",
-                                                    "The HSM is not functional after a failed "
-                                                    "restore."));
+                add_node(hsms, hsm_node(c.label, i, "Failed",
+                                        "The HSM is not functional after a failed "
+                                        "restore."));
             else if (strcmp(c.activation, CHSM_HSM_ACTIVE) == 0 || i == 1)
-                cJSON_AddItemToArray(hsms, hsm_node(c.label, i, "Running",
-                                                    strcmp(c.activation, CHSM_HSM_ACTIVE) == 0
-                                                        ? "The HSM is running."
-                                                        : "The HSM is running and waits for "
-                                                          "activation."));
+                add_node(hsms, hsm_node(c.label, i, "Running",
+                                        strcmp(c.activation, CHSM_HSM_ACTIVE) == 0
+                                            ? "The HSM is running."
+                                            : "The HSM is running and waits for "
+                                              "activation."));
             else
-                cJSON_AddItemToArray(hsms, hsm_node(c.label, i, "InitialProvisioning",
-                                                    "The HSM joins the cluster once it is "
-                                                    "activated."));
+                add_node(hsms, hsm_node(c.label, i, "InitialProvisioning",
+                                        "The HSM joins the cluster once it is "
+                                        "activated."));
         }
     }
     chsm_json_set_str(props, "activationState", activation);
-    chsm_json_set(props, "hsms", hsms);
+    chsm_json_put(props, "hsms", hsms);
     cJSON *pecs = cJSON_CreateArray();
     chsm_resource_query q = {.type = PEC_TYPE, .parent_id = id};
     chsm_resource *rows = NULL;
     size_t n = 0;
     if (id && chsm_resources_list(app->store, &q, &rows, &n) == CHSM_OK) {
         for (size_t i = 0; i < n; i++) {
-            cJSON_AddItemToArray(pecs, rows[i].body);
+            add_node(pecs, rows[i].body);
             rows[i].body = NULL;
         }
         chsm_resources_free(rows, n);
     }
-    chsm_json_set(props, "privateEndpointConnections", pecs);
+    chsm_json_put(props, "privateEndpointConnections", pecs);
     return out;
 }
 
@@ -488,15 +497,16 @@ static void put_cluster(chsm_request *req, chsm_response *res)
     cJSON_AddStringToObject(doc, "type", CLUSTER_TYPE);
     cJSON_AddStringToObject(doc, "location",
                             existed ? chsm_json_str(old.body, "location") : location);
-    cJSON_AddItemToObject(doc, "tags",
-                          cJSON_IsObject(tags) ? cJSON_Duplicate(tags, 1) : cJSON_CreateObject());
-    cJSON_AddItemToObject(doc, "sku", sku);
+    /* chsm_json_put frees what it cannot attach (out of memory). */
+    chsm_json_put(doc, "tags",
+                  cJSON_IsObject(tags) ? cJSON_Duplicate(tags, 1) : cJSON_CreateObject());
+    chsm_json_put(doc, "sku", sku);
     sku = NULL;
     if (identity) {
-        cJSON_AddItemToObject(doc, "identity", identity);
+        chsm_json_put(doc, "identity", identity);
         identity = NULL;
     }
-    cJSON_AddItemToObject(
+    chsm_json_put(
         doc, "systemData",
         chsm_arm_system_data(req, existed ? chsm_json_obj(old.body, "systemData") : NULL));
     cJSON *np = cJSON_AddObjectToObject(doc, "properties");
@@ -1503,20 +1513,20 @@ static void get_job_status(chsm_request *req, chsm_response *res, int restore)
         details = op.error_message;
     if (details)
         cJSON_AddStringToObject(props, "statusDetails", details);
+    /* chsm_json_put frees what it cannot attach (out of memory). */
     if (failed)
-        cJSON_AddItemToObject(
+        chsm_json_put(
             props, "error",
             chsm_arm_error_detail(op.error_code ? op.error_code : "Failed",
                                   op.error_message ? op.error_message : "The job failed."));
     cJSON_AddStringToObject(props, "startTime", start);
     cJSON_AddStringToObject(props, "endTime", end);
     cJSON_AddStringToObject(props, "jobId", op.id);
+    cJSON *error_copy = failed ? cJSON_Duplicate(cJSON_GetObjectItem(props, "error"), 1) : NULL;
     cJSON *body = cJSON_CreateObject();
-    cJSON_AddItemToObject(body, "properties", props);
+    chsm_json_put(body, "properties", props);
     cJSON_AddStringToObject(body, "status", status);
-    if (failed)
-        cJSON_AddItemToObject(body, "error",
-                              cJSON_Duplicate(cJSON_GetObjectItem(props, "error"), 1));
+    chsm_json_put(body, "error", error_copy);
     chsm_arm_json(res, 200, body);
 out:
     chsm_op_clear(&op);

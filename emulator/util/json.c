@@ -135,9 +135,21 @@ void chsm_json_set(cJSON *obj, const char *key, cJSON *item)
         cJSON_AddItemToObject(obj, key, item);
 }
 
+void chsm_json_put(cJSON *obj, const char *key, cJSON *item)
+{
+    if (!item)
+        return;
+    /* Adding copies the key: when that cannot be allocated the item is not attached, and
+     * would leak (the failure itself is counted by util/oom.h). */
+    int ok = cJSON_GetObjectItem(obj, key) ? cJSON_ReplaceItemInObject(obj, key, item)
+                                           : cJSON_AddItemToObject(obj, key, item);
+    if (!ok)
+        cJSON_Delete(item);
+}
+
 void chsm_json_set_str(cJSON *obj, const char *key, const char *value)
 {
-    chsm_json_set(obj, key, value ? cJSON_CreateString(value) : cJSON_CreateNull());
+    chsm_json_put(obj, key, value ? cJSON_CreateString(value) : cJSON_CreateNull());
 }
 
 char *chsm_json_print_owned(const cJSON *item)

@@ -24,6 +24,9 @@ const char *chsm_json_str(const cJSON *obj, const char *key);
 cJSON *chsm_json_obj(const cJSON *obj, const char *key);
 /* chsm_json_set replaces (or adds) member key of obj with item, taking ownership. */
 void chsm_json_set(cJSON *obj, const char *key, cJSON *item);
+/* chsm_json_put is chsm_json_set for an item the caller does not use afterwards: when it
+ * cannot be attached (out of memory) it is freed instead of leaked. */
+void chsm_json_put(cJSON *obj, const char *key, cJSON *item);
 /* chsm_json_set_str replaces (or adds) a string member; NULL value stores JSON null. */
 void chsm_json_set_str(cJSON *obj, const char *key, const char *value);
 /* chsm_json_print_owned renders item compactly; the caller frees the string. */
