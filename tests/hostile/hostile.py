@@ -294,14 +294,28 @@ def parse_cases(path):
     return cases
 
 
+_control = {"conn": None}
+
+
 def control(path):
+    """GET on the control surface over one kept-alive connection (reopened after an error)."""
+    import http.client
     _, port = split_url(env("ARM"))
-    s = connect(port)
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-              .encode())
-    status, data, _, _ = read_response(s, READ_LIMIT)
-    s.close()
-    return status, data.partition(b"\r\n\r\n")[2]
+    for attempt in (0, 1):
+        if _control["conn"] is None:
+            _control["conn"] = http.client.HTTPSConnection("127.0.0.1", port,
+                                                           context=tls_context(),
+                                                           timeout=READ_LIMIT)
+        try:
+            _control["conn"].request("GET", path)
+            r = _control["conn"].getresponse()
+            return r.status, r.read()
+        except (OSError, http.client.HTTPException):
+            _control["conn"].close()
+            _control["conn"] = None
+            if attempt == 1:
+                return None, b""
+    return None, b""
 
 
 def state():
