@@ -17,7 +17,8 @@ if [ -z "${CHSM_EMULATOR:-}" ]; then
     cmake --build "$build" -j"$(nproc)" --target chsm-emulator chsmctl >/dev/null
     export CHSM_EMULATOR=$build/chsm-emulator
 fi
-export CHSM_SOURCE_DIR=$root CHSM_BUILD_DIR=$build
+# Tests find chsmctl and the other built tools beside the emulator.
+export CHSM_SOURCE_DIR=$root CHSM_BUILD_DIR=${CHSM_BUILD_DIR:-$(dirname "$CHSM_EMULATOR")}
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
     for f in "$root"/tests/e2e/test_*.sh; do tests+=("$(basename "$f" .sh)"); done
