@@ -163,18 +163,21 @@ void chsm_app_dispatch(chsm_app *app, chsm_request *req, chsm_response *res)
         chsm_blob_dispatch(app, req, res);
     else
         chsm_arm_dispatch(app, req, res);
-    /* Memory ran out while answering: the answer may have members missing, so it becomes a
-     * 500 (the store did not commit a transaction that saw the failure; util/oom.h). */
+    /* Memory ran out or a store statement failed while answering: the answer may have members
+     * missing or rest on a failed read, so it becomes a 500 (the store did not commit a
+     * transaction that saw the failure; util/oom.h). */
     if (chsm_oom_count() != oom && res->status < 500 && !res->drop) {
         if (req->listener == CHSM_LISTENER_BLOB) {
             chsm_response_header(res, "x-ms-error-code", "InternalError", 1);
             chsm_response_set_text(res, 500, "application/xml",
                                    "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>"
-                                   "InternalError</Code><Message>The server ran out of memory "
-                                   "answering the request.</Message></Error>");
+                                   "InternalError</Code><Message>The server failed while "
+                                   "answering the request (out of memory or a state store "
+                                   "error).</Message></Error>");
         } else {
             chsm_arm_error(res, 500, "InternalServerError",
-                           "The server ran out of memory answering the request.");
+                           "The server failed while answering the request (out of memory or a "
+                           "state store error).");
         }
     }
 }

@@ -144,8 +144,43 @@ static int fsim_progress(void *ctx)
 }
 #endif
 
+/* sqlite_log is SQLite's error log (SQLITE_CONFIG_LOG): a statement that failed for a reason
+ * its caller may have taken for "no row" (I/O, corruption, interruption, SQLite out of memory)
+ * is counted on this thread (util/oom.h). Constraint violations, schema changes, notices and
+ * warnings are answers the code handles, not failures. */
+static void sqlite_log(void *ctx, int code, const char *msg)
+{
+    (void)ctx;
+    (void)msg;
+    switch (code & 0xff) {
+    case SQLITE_NOMEM:
+    case SQLITE_IOERR:
+    case SQLITE_CORRUPT:
+    case SQLITE_FULL:
+    case SQLITE_INTERRUPT:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOTADB:
+    case SQLITE_READONLY:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_PROTOCOL:
+        chsm_failure_note();
+        break;
+    default:
+        break;
+    }
+}
+
+static void install_sqlite_log(void)
+{
+    /* Only possible before SQLite initialises: the first store open does it. */
+    sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL);
+}
+
 int chsm_store_open(const char *path, chsm_store **out, char *err, size_t errlen)
 {
+    static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+    pthread_once(&log_once, install_sqlite_log);
     *out = NULL;
     chsm_store *s = calloc(1, sizeof *s);
     if (!s)

@@ -8,6 +8,11 @@ void chsm_oom_note(void)
     oom_failures++;
 }
 
+void chsm_failure_note(void)
+{
+    oom_failures++;
+}
+
 unsigned long chsm_oom_count(void)
 {
     return oom_failures;
