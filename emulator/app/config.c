@@ -39,6 +39,8 @@ static const char usage[] =
     "  --no-control             turn off the /_emulator/ QA control surface\n"
     "  --fsync                  fsync every commit (survive power loss; default survives\n"
     "                           any process crash, kill -9 included)\n"
+    "  --hsm-max-keys N         key handles a simulated cluster holds (default 3200, the\n"
+    "                           service's limit; raise it for load tests)\n"
     "  --key-pool N             RSA-2048 key pairs kept ready for HSM key generation\n"
     "                           (default 2; 0 generates each on demand)\n"
     "  --help                   show this text\n"
@@ -65,6 +67,7 @@ void chsm_config_defaults(chsm_config *cfg)
     cfg->request_timeout_s = 120;
     cfg->log_level = CHSM_LOG_INFO;
     cfg->key_pool = 2;
+    cfg->hsm_max_keys = 3200;
 }
 
 int chsm_config_parse_duration(const char *text, int64_t *ms)
@@ -204,6 +207,11 @@ int chsm_config_parse(chsm_config *cfg, int argc, char **argv, char *out, size_t
         } else if (strcmp(a, "--threads") == 0) {
             cfg->threads = atoi(v);
             bad = cfg->threads < 1 || cfg->threads > 256;
+        } else if (strcmp(a, "--hsm-max-keys") == 0) {
+            char *end = NULL;
+            long n = strtol(v, &end, 10);
+            bad = !*v || *end || n < 1 || n > 1000000;
+            cfg->hsm_max_keys = (int)n;
         } else if (strcmp(a, "--key-pool") == 0) {
             char *end = NULL;
             long n = strtol(v, &end, 10);

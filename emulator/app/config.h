@@ -38,9 +38,10 @@ typedef struct chsm_config {
     char faults_file[1024]; /* fault rules loaded at start */
     int seeded;             /* --seed given: deterministic ids */
     uint64_t seed;
-    int no_control; /* turn /_emulator/ QA controls off */
-    int fsync;      /* fsync every commit: survive power loss, not only process crashes */
-    int key_pool;   /* RSA-2048 keys kept ready (crypto/keypool.h); 0: none */
+    int no_control;   /* turn /_emulator/ QA controls off */
+    int fsync;        /* fsync every commit: survive power loss, not only process crashes */
+    int key_pool;     /* RSA-2048 keys kept ready (crypto/keypool.h); 0: none */
+    int hsm_max_keys; /* key handles per simulated cluster (CHSM_HSM_MAX_KEYS by default) */
     char fixtures[CHSM_MAX_FIXTURES][1024]; /* loaded at start, in order */
     int nfixtures;
 } chsm_config;

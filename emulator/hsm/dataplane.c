@@ -1011,7 +1011,7 @@ static void store_new_keys(dp *d, new_key *nk, int count, const char *key_id)
         int n = rc == CHSM_OK ? chsm_hsm_repo_keys_count(s, d->c.resource_id) : 0;
         if (n < 0)
             rc = n;
-        else if (rc == CHSM_OK && n + count > CHSM_HSM_MAX_KEYS)
+        else if (rc == CHSM_OK && n + count > d->app->cfg.hsm_max_keys)
             rc = CHSM_ETOOBIG;
         if (rc == CHSM_OK)
             rc = chsm_hsm_repo_cluster_get(s, d->c.resource_id, &c);
@@ -1048,7 +1048,7 @@ static void store_new_keys(dp *d, new_key *nk, int count, const char *key_id)
                  "A key with keyId '%.128s' already exists in this cluster.", key_id);
     } else if (rc == CHSM_ETOOBIG) {
         cJSON_Delete(out);
-        bad_request(d->res, "The cluster holds at most %d key handles.", CHSM_HSM_MAX_KEYS);
+        bad_request(d->res, "The cluster holds at most %d key handles.", d->app->cfg.hsm_max_keys);
     } else if (rc != CHSM_OK) {
         cJSON_Delete(out);
         store_failed(d->res, rc);

@@ -98,40 +98,52 @@ int chsm_hsm_set_activation(struct chsm_app *app, const char *resource_id, const
     return rc;
 }
 
-/* cluster_key derives the sealing key of cluster c. */
-static int cluster_key(struct chsm_app *app, const chsm_hsm_cluster *c, unsigned char key[32])
+/* A cluster's sealing context, made once for an operation on many keys: the
+ * derived key (HKDF is most of the cost of sealing one small key) and the
+ * lowercased resource id the additional data names. */
+typedef struct sealer {
+    unsigned char key[32];
+    char id[600];
+} sealer;
+
+/* sealer_init derives c's sealing key into s (wipe with sealer_wipe). */
+static int sealer_init(struct chsm_app *app, const chsm_hsm_cluster *c, sealer *s)
 {
+    size_t n = strlen(c->resource_id);
+    if (n >= sizeof s->id)
+        return CHSM_EINVAL;
+    for (size_t i = 0; i <= n; i++)
+        s->id[i] = (char)tolower((unsigned char)c->resource_id[i]);
     return chsm_crypto_hkdf_sha256(app->fleet_secret, sizeof app->fleet_secret, c->salt,
-                                   sizeof c->salt, SEAL_INFO, sizeof SEAL_INFO - 1, key, 32);
+                                   sizeof c->salt, SEAL_INFO, sizeof SEAL_INFO - 1, s->key, 32);
+}
+
+static void sealer_wipe(sealer *s)
+{
+    chsm_crypto_key_wipe(s->key, sizeof s->key);
 }
 
 /* seal_aad binds sealed material to its cluster and handle. */
-static size_t seal_aad(const chsm_hsm_cluster *c, int64_t handle, char *out, size_t outlen)
+static size_t seal_aad(const sealer *s, int64_t handle, char *out, size_t outlen)
 {
-    char *low = chsm_lower_dup(c->resource_id);
-    int n = snprintf(out, outlen, "chsm-key|%s|%lld", low ? low : "", (long long)handle);
-    free(low);
+    int n = snprintf(out, outlen, "chsm-key|%s|%lld", s->id, (long long)handle);
     return n < 0 ? 0 : (size_t)n < outlen ? (size_t)n : outlen - 1;
 }
 
-int chsm_hsm_seal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t handle,
-                  const void *plain, size_t n, unsigned char **sealed, size_t *len)
+static int seal_with(const sealer *s, int64_t handle, const void *plain, size_t n,
+                     unsigned char **sealed, size_t *len)
 {
     if (!plain || n == 0 || n > CHSM_CRYPTO_KEY_MAX_DER)
         return CHSM_EINVAL;
-    unsigned char key[32];
     char aad[700];
-    size_t aadlen = seal_aad(c, handle, aad, sizeof aad);
+    size_t aadlen = seal_aad(s, handle, aad, sizeof aad);
     unsigned char *out = malloc(n + SEAL_OVERHEAD);
     if (!out)
         return CHSM_ENOMEM;
     int rc = chsm_crypto_random(out, 12);
     if (rc == CHSM_OK)
-        rc = cluster_key(app, c, key);
-    if (rc == CHSM_OK)
-        rc = chsm_crypto_aes256gcm_seal(key, out, aad, aadlen, plain, n, out + SEAL_OVERHEAD,
+        rc = chsm_crypto_aes256gcm_seal(s->key, out, aad, aadlen, plain, n, out + SEAL_OVERHEAD,
                                         out + 12);
-    chsm_crypto_key_wipe(key, sizeof key);
     if (rc != CHSM_OK) {
         free(out);
         return rc;
@@ -141,23 +153,19 @@ int chsm_hsm_seal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t handl
     return CHSM_OK;
 }
 
-int chsm_hsm_unseal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t handle,
-                    const unsigned char *sealed, size_t len, unsigned char **plain, size_t *n)
+static int unseal_with(const sealer *s, int64_t handle, const unsigned char *sealed, size_t len,
+                       unsigned char **plain, size_t *n)
 {
     if (!sealed || len <= SEAL_OVERHEAD || len > CHSM_CRYPTO_KEY_MAX_DER + SEAL_OVERHEAD)
         return CHSM_EINVAL;
-    unsigned char key[32];
     char aad[700];
-    size_t aadlen = seal_aad(c, handle, aad, sizeof aad);
+    size_t aadlen = seal_aad(s, handle, aad, sizeof aad);
     size_t m = len - SEAL_OVERHEAD;
     unsigned char *out = malloc(m);
     if (!out)
         return CHSM_ENOMEM;
-    int rc = cluster_key(app, c, key);
-    if (rc == CHSM_OK)
-        rc = chsm_crypto_aes256gcm_open(key, sealed, aad, aadlen, sealed + SEAL_OVERHEAD, m,
+    int rc = chsm_crypto_aes256gcm_open(s->key, sealed, aad, aadlen, sealed + SEAL_OVERHEAD, m,
                                         sealed + 12, out);
-    chsm_crypto_key_wipe(key, sizeof key);
     if (rc != CHSM_OK) {
         chsm_crypto_key_free(out, m);
         return rc;
@@ -165,6 +173,28 @@ int chsm_hsm_unseal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t han
     *plain = out;
     *n = m;
     return CHSM_OK;
+}
+
+int chsm_hsm_seal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t handle,
+                  const void *plain, size_t n, unsigned char **sealed, size_t *len)
+{
+    sealer s;
+    int rc = sealer_init(app, c, &s);
+    if (rc == CHSM_OK)
+        rc = seal_with(&s, handle, plain, n, sealed, len);
+    sealer_wipe(&s);
+    return rc;
+}
+
+int chsm_hsm_unseal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t handle,
+                    const unsigned char *sealed, size_t len, unsigned char **plain, size_t *n)
+{
+    sealer s;
+    int rc = sealer_init(app, c, &s);
+    if (rc == CHSM_OK)
+        rc = unseal_with(&s, handle, sealed, len, plain, n);
+    sealer_wipe(&s);
+    return rc;
 }
 
 /* ---- snapshots ---- */
@@ -212,11 +242,12 @@ int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snaps
     }
     cJSON *jk = cJSON_AddArrayToObject(root, "keys");
     cJSON *ra = cJSON_AddArrayToObject(root, "roleAssignments");
+    sealer sl;
+    rc = sealer_init(app, &c, &sl);
     for (size_t i = 0; rc == CHSM_OK && i < nkeys; i++) {
         unsigned char *plain = NULL;
         size_t n = 0;
-        rc = chsm_hsm_unseal(app, &c, keys[i].handle, keys[i].sealed, keys[i].sealed_len, &plain,
-                             &n);
+        rc = unseal_with(&sl, keys[i].handle, keys[i].sealed, keys[i].sealed_len, &plain, &n);
         if (rc != CHSM_OK)
             break;
         char *b64 = chsm_crypto_base64_encode(plain, n);
@@ -225,10 +256,12 @@ int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snaps
             rc = CHSM_ENOMEM;
             break;
         }
-        cJSON *k = cJSON_Duplicate(keys[i].meta, 1);
-        /* Ownership and sharing travel as role assignments, not as key fields. */
+        /* The listed key's document moves into the snapshot (no copy). Ownership
+         * and sharing travel as role assignments, not as key fields. */
+        cJSON *k = keys[i].meta ? keys[i].meta : cJSON_CreateObject();
+        keys[i].meta = NULL;
         cJSON_DeleteItemFromObject(k, "owner");
-        cJSON_DeleteItemFromObject(k, "sharedWith");
+        cJSON *shared_list = cJSON_DetachItemFromObject(k, "sharedWith");
         cJSON_AddNumberToObject(k, "handle", (double)keys[i].handle);
         cJSON_AddStringToObject(k, "material", b64);
         chsm_crypto_key_wipe(b64, strlen(b64));
@@ -245,9 +278,8 @@ int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snaps
             cJSON_Delete(owner);
             rc = CHSM_ENOMEM;
         }
-        const cJSON *shared = cJSON_GetObjectItem(keys[i].meta, "sharedWith");
         const cJSON *s;
-        cJSON_ArrayForEach(s, shared)
+        cJSON_ArrayForEach(s, shared_list)
         {
             if (!cJSON_IsString(s))
                 continue;
@@ -260,7 +292,9 @@ int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snaps
                 rc = CHSM_ENOMEM;
             }
         }
+        cJSON_Delete(shared_list);
     }
+    sealer_wipe(&sl);
     free(users);
     chsm_hsm_keys_free(keys, nkeys);
     if (rc != CHSM_OK) {
@@ -408,7 +442,7 @@ static int snapshot_check_key(const cJSON *users, const cJSON *k, const ra_ref *
     return CHSM_OK;
 }
 
-int chsm_hsm_snapshot_check(const cJSON *snapshot, char *err, size_t errlen)
+int chsm_hsm_snapshot_check(const cJSON *snapshot, int max_keys, char *err, size_t errlen)
 {
     const cJSON *fmt = cJSON_GetObjectItem(snapshot, "format");
     const cJSON *users = cJSON_GetObjectItem(snapshot, "users");
@@ -420,8 +454,8 @@ int chsm_hsm_snapshot_check(const cJSON *snapshot, char *err, size_t errlen)
     if (!cJSON_IsArray(users) || !cJSON_IsArray(keys) || !cJSON_IsArray(ra))
         return bad(err, errlen, "users, keys or roleAssignments missing");
     if (cJSON_GetArraySize(users) < 1 || cJSON_GetArraySize(users) > CHSM_HSM_MAX_USERS ||
-        cJSON_GetArraySize(keys) > CHSM_HSM_MAX_KEYS ||
-        cJSON_GetArraySize(ra) > CHSM_HSM_MAX_KEYS * (CHSM_HSM_MAX_USERS + 1))
+        cJSON_GetArraySize(keys) > max_keys ||
+        (double)cJSON_GetArraySize(ra) > (double)max_keys * (CHSM_HSM_MAX_USERS + 1))
         return bad(err, errlen, "too many or no users, or too many keys");
     const cJSON *u;
     cJSON_ArrayForEach(u, users)
@@ -465,25 +499,30 @@ int chsm_hsm_snapshot_check(const cJSON *snapshot, char *err, size_t errlen)
 static int import_keys(struct chsm_app *app, const char *resource_id, const cJSON *snapshot,
                        chsm_hsm_cluster *c_, const ra_ref *idx, size_t nidx)
 {
-    int rc;
     chsm_hsm_cluster c = *c_;
+    sealer sl;
+    int rc = sealer_init(app, &c, &sl);
+    if (rc != CHSM_OK)
+        return rc;
     const cJSON *k;
     cJSON_ArrayForEach(k, cJSON_GetObjectItem(snapshot, "keys"))
     {
         double old_handle = cJSON_GetObjectItem(k, "handle")->valuedouble;
         unsigned char *m = NULL;
         size_t mlen = 0;
-        if (chsm_crypto_base64_decode(chsm_json_str(k, "material"), &m, &mlen) != CHSM_OK)
-            return CHSM_EINVAL;
+        if (chsm_crypto_base64_decode(chsm_json_str(k, "material"), &m, &mlen) != CHSM_OK) {
+            rc = CHSM_EINVAL;
+            break;
+        }
         chsm_hsm_key hk;
         memset(&hk, 0, sizeof hk);
         hk.handle = c.next_handle++;
         snprintf(hk.key_id, sizeof hk.key_id, "%s", chsm_json_str(k, "keyId"));
         snprintf(hk.klass, sizeof hk.klass, "%s", chsm_json_str(k, "class"));
-        rc = chsm_hsm_seal(app, &c, hk.handle, m, mlen, &hk.sealed, &hk.sealed_len);
+        rc = seal_with(&sl, hk.handle, m, mlen, &hk.sealed, &hk.sealed_len);
         chsm_crypto_key_free(m, mlen);
         if (rc != CHSM_OK)
-            return rc;
+            break;
         hk.meta = cJSON_Duplicate(k, 1);
         cJSON_DeleteItemFromObject(hk.meta, "material");
         cJSON_DeleteItemFromObject(hk.meta, "handle");
@@ -504,16 +543,18 @@ static int import_keys(struct chsm_app *app, const char *resource_id, const cJSO
         rc = chsm_hsm_repo_key_put(app->store, resource_id, &hk);
         chsm_hsm_key_clear(&hk);
         if (rc != CHSM_OK)
-            return rc;
+            break;
     }
-    *c_ = c;
-    return CHSM_OK;
+    sealer_wipe(&sl);
+    if (rc == CHSM_OK)
+        *c_ = c;
+    return rc;
 }
 
 int chsm_hsm_import(struct chsm_app *app, const char *resource_id, const cJSON *snapshot, char *err,
                     size_t errlen)
 {
-    int rc = chsm_hsm_snapshot_check(snapshot, err, errlen);
+    int rc = chsm_hsm_snapshot_check(snapshot, app->cfg.hsm_max_keys, err, errlen);
     if (rc != CHSM_OK)
         return rc;
     chsm_hsm_cluster c;

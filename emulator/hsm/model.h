@@ -59,9 +59,9 @@ int chsm_hsm_unseal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t han
  * clear: the caller seals the whole snapshot), and the key role assignments. */
 int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snapshot);
 /* chsm_hsm_snapshot_check validates a snapshot completely without touching any state:
- * format, users, key material against each key's class and type, one owner per key and
- * only known users in role assignments. CHSM_EINVAL with the reason in err. */
-int chsm_hsm_snapshot_check(const cJSON *snapshot, char *err, size_t errlen);
+ * format, users, at most max_keys keys, key material against each key's class and type, one
+ * owner per key and only known users in role assignments. CHSM_EINVAL with the reason in err. */
+int chsm_hsm_snapshot_check(const cJSON *snapshot, int max_keys, char *err, size_t errlen);
 /* chsm_hsm_import replaces the HSM of resource_id with a snapshot and activates it. The
  * snapshot is checked (chsm_hsm_snapshot_check) before anything is written, so a bad one
  * leaves the destination untouched; after a store error the caller rolls back. Key handles are

@@ -1090,7 +1090,8 @@ static int run_restore_like(chsm_app *app, chsm_op *op, int validate)
         }
         source_id = chsm_strdup(h.source_id);
         snapshot = cJSON_ParseWithLength((const char *)payload, plen);
-        if (!snapshot || chsm_hsm_snapshot_check(snapshot, err, sizeof err) != CHSM_OK) {
+        if (!snapshot ||
+            chsm_hsm_snapshot_check(snapshot, app->cfg.hsm_max_keys, err, sizeof err) != CHSM_OK) {
             rc = fail_job(op, "BackupCorrupted", "The backup '%s' cannot be restored: %s.",
                           backup_id, snapshot ? err : "its content is not valid JSON");
             goto done;

@@ -131,7 +131,7 @@ static void restore(const unsigned char *payload, size_t n)
         return;
     char err[512];
     err[0] = '\0';
-    if (chsm_hsm_snapshot_check(snap, err, sizeof err) == CHSM_OK) {
+    if (chsm_hsm_snapshot_check(snap, CHSM_HSM_MAX_KEYS, err, sizeof err) == CHSM_OK) {
         check(chsm_store_begin(app->store) == CHSM_OK, "cannot begin");
         chsm_hsm_import(app, cluster_id, snap, err, sizeof err);
         chsm_store_rollback(app->store);

@@ -325,7 +325,7 @@ static void test_export_import_round_trip(void **state)
     /* 3 owners + 1 share */
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(snap, "roleAssignments")), 4);
     char err[256] = "";
-    assert_int_equal(chsm_hsm_snapshot_check(snap, err, sizeof err), CHSM_OK);
+    assert_int_equal(chsm_hsm_snapshot_check(snap, CHSM_HSM_MAX_KEYS, err, sizeof err), CHSM_OK);
 
     assert_int_equal(chsm_hsm_cluster_create(app, DST, "dst", "", ""), CHSM_OK);
     /* Give the destination a different handle counter so handles visibly change. */
@@ -438,7 +438,8 @@ static void test_bad_snapshots_rejected_without_change(void **state)
             break;
         }
         err[0] = '\0';
-        assert_int_equal(chsm_hsm_snapshot_check(bad, err, sizeof err), CHSM_EINVAL);
+        assert_int_equal(chsm_hsm_snapshot_check(bad, CHSM_HSM_MAX_KEYS, err, sizeof err),
+                         CHSM_EINVAL);
         assert_int_equal(chsm_hsm_import(app, DST, bad, err, sizeof err), CHSM_EINVAL);
         assert_true(strlen(err) > 0);
         cJSON_Delete(bad);
