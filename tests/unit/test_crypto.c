@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/cert.h"
 #include "crypto/digest.h"
 #include "crypto/jwt.h"
+#include "crypto/keypool.h"
+#include "crypto/keys.h"
 #include "crypto/password.h"
 #include "crypto/seal.h"
 #include "util/status.h"
@@ -309,6 +312,36 @@ static void test_password_hash_verify(void **state)
 
     assert_int_equal(chsm_crypto_password_hash("", h1, sizeof h1), CHSM_OK);
     assert_int_equal(chsm_crypto_password_verify("", h1), 1);
+}
+
+/* The key pool hands out fresh RSA-2048 keys made in the background, each one
+ * once; with the pool stopped, generation happens on the spot as before. */
+static void test_keypool(void **state)
+{
+    (void)state;
+    unsigned char *a = NULL, *b = NULL;
+    size_t alen = 0, blen = 0;
+    assert_int_equal(chsm_crypto_keypool_take(&a, &alen), CHSM_ENOTFOUND); /* not running */
+    assert_int_equal(chsm_crypto_keypool_start(0), CHSM_EINVAL);
+    assert_int_equal(chsm_crypto_keypool_start(1), CHSM_OK);
+    assert_int_equal(chsm_crypto_keypool_start(2), CHSM_OK); /* shared, deeper */
+    for (int i = 0; i < 600 && chsm_crypto_keypool_take(&a, &alen) != CHSM_OK; i++)
+        usleep(50 * 1000);
+    assert_non_null(a);
+    chsm_key_desc d;
+    assert_int_equal(chsm_crypto_key_describe(a, alen, &d), CHSM_OK);
+    assert_string_equal(d.type, "RSA");
+    assert_int_equal(d.bits, 2048);
+    assert_int_equal(d.is_private, 1);
+    /* Through the generator: a pooled or a fresh key, never the same one twice. */
+    assert_int_equal(chsm_crypto_key_generate_rsa(2048, 65537, &b, &blen), CHSM_OK);
+    assert_false(alen == blen && memcmp(a, b, alen) == 0);
+    chsm_crypto_key_free(a, alen);
+    chsm_crypto_key_free(b, blen);
+    chsm_crypto_keypool_stop();
+    chsm_crypto_keypool_stop(); /* the last reference stops the thread */
+    chsm_crypto_keypool_stop(); /* one too many is harmless */
+    assert_int_equal(chsm_crypto_keypool_take(&a, &alen), CHSM_ENOTFOUND);
 }
 
 /* The memo of verified pairs answers only for the exact pair: a password that
@@ -724,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_gcm_tamper),
         cmocka_unit_test(test_password_hash_verify),
         cmocka_unit_test(test_password_memo),
+        cmocka_unit_test(test_keypool),
         cmocka_unit_test(test_password_interop),
         cmocka_unit_test(test_password_malformed),
         cmocka_unit_test(test_jwt_sign_decode_verify),
