@@ -53,22 +53,87 @@ static CK_RV key_for_op(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE hKey, p
     return rv;
 }
 
+/* idle_op finds session h's operation of kind k, which must not be active yet, for mechanism m. */
+static CK_RV idle_op(CK_SESSION_HANDLE h, p11_op_kind k, CK_MECHANISM_PTR m, p11_session **s,
+                     p11_slot **slot, p11_op **op)
+{
+    CK_RV rv = p11_session_for(h, s, slot);
+    if (rv != CKR_OK)
+        return rv;
+    *op = &(*s)->op[k];
+    if ((*op)->active)
+        return CKR_OPERATION_ACTIVE;
+    return m ? CKR_OK : CKR_ARGUMENTS_BAD;
+}
+
+/* keyed_init_op is idle_op for an operation that uses key hKey, which must be usable. */
+static CK_RV keyed_init_op(CK_SESSION_HANDLE h, p11_op_kind k, CK_MECHANISM_PTR m,
+                           CK_OBJECT_HANDLE hKey, p11_session **s, p11_op **op, p11_object **o)
+{
+    p11_slot *slot;
+    CK_RV rv = idle_op(h, k, m, s, &slot, op);
+    return rv != CKR_OK ? rv : key_for_op(*s, slot, hKey, o);
+}
+
+/* op_finisher computes an operation's whole output into op->result once its input is in. */
+typedef CK_RV (*op_finisher)(p11_session *s, p11_slot *slot, p11_op *op);
+
+/* run_once is a one-part call of kind k: all input at once, output by the two-call convention. */
+static CK_RV run_once(CK_SESSION_HANDLE h, p11_op_kind k, op_finisher finish, const void *in,
+                      CK_ULONG inlen, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+{
+    p11_session *s;
+    p11_slot *slot;
+    p11_op *op;
+    CK_RV rv = op_for(h, k, &s, &slot, &op);
+    if (rv != CKR_OK)
+        return rv;
+    if (!outlen || (!in && inlen))
+        return end_unless_kept(op, CKR_ARGUMENTS_BAD);
+    if (!op->has_result &&
+        ((rv = feed(op, in, inlen)) != CKR_OK || (rv = finish(s, slot, op)) != CKR_OK))
+        return end_unless_kept(op, rv);
+    return p11_op_finish(op, out, outlen);
+}
+
+/* run_update adds a part of the input to the operation of kind k. */
+static CK_RV run_update(CK_SESSION_HANDLE h, p11_op_kind k, const void *in, CK_ULONG inlen)
+{
+    p11_session *s;
+    p11_op *op;
+    CK_RV rv = op_for(h, k, &s, NULL, &op);
+    if (rv != CKR_OK)
+        return rv;
+    rv = !in && inlen ? CKR_ARGUMENTS_BAD : feed(op, in, inlen);
+    return rv == CKR_OK ? rv : end_unless_kept(op, rv);
+}
+
+/* run_last finishes a multi-part operation of kind k (two-call convention). */
+static CK_RV run_last(CK_SESSION_HANDLE h, p11_op_kind k, op_finisher finish, CK_BYTE_PTR out,
+                      CK_ULONG_PTR outlen)
+{
+    p11_session *s;
+    p11_slot *slot;
+    p11_op *op;
+    CK_RV rv = op_for(h, k, &s, &slot, &op);
+    if (rv != CKR_OK)
+        return rv;
+    if (!outlen)
+        return end_unless_kept(op, CKR_ARGUMENTS_BAD);
+    if (!op->has_result && (rv = finish(s, slot, op)) != CKR_OK)
+        return end_unless_kept(op, rv);
+    return p11_op_finish(op, out, outlen);
+}
+
 /* ---- sign and verify ---- */
 
 static CK_RV sig_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE hKey, int sign)
 {
     p11_session *s;
-    p11_slot *slot;
+    p11_op *op;
     p11_object *o;
-    CK_RV rv = p11_session_for(h, &s, &slot);
+    CK_RV rv = keyed_init_op(h, sign ? P11_OP_SIGN : P11_OP_VERIFY, m, hKey, &s, &op, &o);
     if (rv != CKR_OK)
-        return rv;
-    p11_op *op = &s->op[sign ? P11_OP_SIGN : P11_OP_VERIFY];
-    if (op->active)
-        return CKR_OPERATION_ACTIVE;
-    if (!m)
-        return CKR_ARGUMENTS_BAD;
-    if ((rv = key_for_op(s, slot, hKey, &o)) != CKR_OK)
         return rv;
     p11_sig_plan plan;
     if ((rv = p11_sig_plan_for(m, p11_key_type(o->key), &plan)) != CKR_OK)
@@ -167,54 +232,25 @@ CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
              CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
     CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
-    p11_session *s;
-    p11_slot *slot;
-    p11_op *op;
-    if ((rv = op_for(hSession, P11_OP_SIGN, &s, &slot, &op)) != CKR_OK)
-        return p11_leave(rv);
-    if (!pulSignatureLen || (!pData && ulDataLen))
-        return p11_leave(end_unless_kept(op, CKR_ARGUMENTS_BAD));
-    if (!op->has_result &&
-        ((rv = feed(op, pData, ulDataLen)) != CKR_OK || (rv = sign_final(s, slot, op)) != CKR_OK))
-        return p11_leave(end_unless_kept(op, rv));
-    return p11_leave(p11_op_finish(op, pSignature, pulSignatureLen));
+    return rv != CKR_OK ? rv
+                        : p11_leave(run_once(hSession, P11_OP_SIGN, sign_final, pData, ulDataLen,
+                                             pSignature, pulSignatureLen));
 }
 
 /* C_SignUpdate adds data to a multi-part signature. */
 CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
     CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
-    p11_session *s;
-    p11_slot *slot;
-    p11_op *op;
-    if ((rv = op_for(hSession, P11_OP_SIGN, &s, &slot, &op)) != CKR_OK)
-        return p11_leave(rv);
-    if (!pPart && ulPartLen)
-        return p11_leave(end_unless_kept(op, CKR_ARGUMENTS_BAD));
-    rv = feed(op, pPart, ulPartLen);
-    return p11_leave(rv == CKR_OK ? rv : end_unless_kept(op, rv));
+    return rv != CKR_OK ? rv : p11_leave(run_update(hSession, P11_OP_SIGN, pPart, ulPartLen));
 }
 
 /* C_SignFinal finishes a multi-part signature (two-call convention). */
 CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
     CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
-    p11_session *s;
-    p11_slot *slot;
-    p11_op *op;
-    if ((rv = op_for(hSession, P11_OP_SIGN, &s, &slot, &op)) != CKR_OK)
-        return p11_leave(rv);
-    if (!pulSignatureLen)
-        return p11_leave(end_unless_kept(op, CKR_ARGUMENTS_BAD));
-    if (!op->has_result && (rv = sign_final(s, slot, op)) != CKR_OK)
-        return p11_leave(end_unless_kept(op, rv));
-    return p11_leave(p11_op_finish(op, pSignature, pulSignatureLen));
+    return rv != CKR_OK ? rv
+                        : p11_leave(run_last(hSession, P11_OP_SIGN, sign_final, pSignature,
+                                             pulSignatureLen));
 }
 
 /* verify_final checks sig against the operation's input; the operation always ends. */
@@ -323,17 +359,10 @@ CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature, CK_ULONG
 static CK_RV cipher_init(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE hKey, int enc)
 {
     p11_session *s;
-    p11_slot *slot;
+    p11_op *op;
     p11_object *o;
-    CK_RV rv = p11_session_for(h, &s, &slot);
+    CK_RV rv = keyed_init_op(h, enc ? P11_OP_ENCRYPT : P11_OP_DECRYPT, m, hKey, &s, &op, &o);
     if (rv != CKR_OK)
-        return rv;
-    p11_op *op = &s->op[enc ? P11_OP_ENCRYPT : P11_OP_DECRYPT];
-    if (op->active)
-        return CKR_OPERATION_ACTIVE;
-    if (!m)
-        return CKR_ARGUMENTS_BAD;
-    if ((rv = key_for_op(s, slot, hKey, &o)) != CKR_OK)
         return rv;
     p11_cipher_plan plan;
     if ((rv = p11_cipher_plan_for(m, p11_key_type(o->key), 0, &plan)) != CKR_OK)
@@ -413,21 +442,15 @@ static CK_RV cipher_final(p11_session *s, p11_slot *slot, p11_op *op, int enc)
     return rv;
 }
 
-static CK_RV cipher_once(CK_SESSION_HANDLE h, int enc, CK_BYTE_PTR in, CK_ULONG inlen,
-                         CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+/* encrypt_final and decrypt_final are cipher_final as op_finishers. */
+static CK_RV encrypt_final(p11_session *s, p11_slot *slot, p11_op *op)
 {
-    p11_session *s;
-    p11_slot *slot;
-    p11_op *op;
-    CK_RV rv = op_for(h, enc ? P11_OP_ENCRYPT : P11_OP_DECRYPT, &s, &slot, &op);
-    if (rv != CKR_OK)
-        return rv;
-    if (!outlen || (!in && inlen))
-        return end_unless_kept(op, CKR_ARGUMENTS_BAD);
-    if (!op->has_result &&
-        ((rv = feed(op, in, inlen)) != CKR_OK || (rv = cipher_final(s, slot, op, enc)) != CKR_OK))
-        return end_unless_kept(op, rv);
-    return p11_op_finish(op, out, outlen);
+    return cipher_final(s, slot, op, 1);
+}
+
+static CK_RV decrypt_final(p11_session *s, p11_slot *slot, p11_op *op)
+{
+    return cipher_final(s, slot, op, 0);
 }
 
 static CK_RV cipher_update(CK_SESSION_HANDLE h, int enc, CK_BYTE_PTR in, CK_ULONG inlen,
@@ -448,21 +471,6 @@ static CK_RV cipher_update(CK_SESSION_HANDLE h, int enc, CK_BYTE_PTR in, CK_ULON
     return rv == CKR_OK ? rv : end_unless_kept(op, rv);
 }
 
-static CK_RV cipher_last(CK_SESSION_HANDLE h, int enc, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
-{
-    p11_session *s;
-    p11_slot *slot;
-    p11_op *op;
-    CK_RV rv = op_for(h, enc ? P11_OP_ENCRYPT : P11_OP_DECRYPT, &s, &slot, &op);
-    if (rv != CKR_OK)
-        return rv;
-    if (!outlen)
-        return end_unless_kept(op, CKR_ARGUMENTS_BAD);
-    if (!op->has_result && (rv = cipher_final(s, slot, op, enc)) != CKR_OK)
-        return end_unless_kept(op, rv);
-    return p11_op_finish(op, out, outlen);
-}
-
 /* C_EncryptInit starts an encryption (AES-GCM, AES-CBC-PAD, RSA-OAEP). */
 CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HANDLE hKey)
 {
@@ -476,8 +484,8 @@ CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLe
 {
     CK_RV rv = p11_enter();
     return rv != CKR_OK ? rv
-                        : p11_leave(cipher_once(hSession, 1, pData, ulDataLen, pEncryptedData,
-                                                pulEncryptedDataLen));
+                        : p11_leave(run_once(hSession, P11_OP_ENCRYPT, encrypt_final, pData,
+                                             ulDataLen, pEncryptedData, pulEncryptedDataLen));
 }
 
 /* C_EncryptUpdate collects data of a multi-part encryption (outputs nothing yet). */
@@ -496,9 +504,9 @@ CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
                      CK_ULONG_PTR pulLastEncryptedPartLen)
 {
     CK_RV rv = p11_enter();
-    return rv != CKR_OK
-               ? rv
-               : p11_leave(cipher_last(hSession, 1, pLastEncryptedPart, pulLastEncryptedPartLen));
+    return rv != CKR_OK ? rv
+                        : p11_leave(run_last(hSession, P11_OP_ENCRYPT, encrypt_final,
+                                             pLastEncryptedPart, pulLastEncryptedPartLen));
 }
 
 /* C_DecryptInit starts a decryption. */
@@ -513,9 +521,10 @@ CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData, CK_ULONG
                 CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
 {
     CK_RV rv = p11_enter();
-    return rv != CKR_OK ? rv
-                        : p11_leave(cipher_once(hSession, 0, pEncryptedData, ulEncryptedDataLen,
-                                                pData, pulDataLen));
+    return rv != CKR_OK
+               ? rv
+               : p11_leave(run_once(hSession, P11_OP_DECRYPT, decrypt_final, pEncryptedData,
+                                    ulEncryptedDataLen, pData, pulDataLen));
 }
 
 /* C_DecryptUpdate collects data of a multi-part decryption (outputs nothing yet). */
@@ -533,7 +542,9 @@ CK_RV C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
 CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart, CK_ULONG_PTR pulLastPartLen)
 {
     CK_RV rv = p11_enter();
-    return rv != CKR_OK ? rv : p11_leave(cipher_last(hSession, 0, pLastPart, pulLastPartLen));
+    return rv != CKR_OK ? rv
+                        : p11_leave(run_last(hSession, P11_OP_DECRYPT, decrypt_final, pLastPart,
+                                             pulLastPartLen));
 }
 
 /* ---- digest (local) ---- */
@@ -545,13 +556,9 @@ CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
     if (rv != CKR_OK)
         return rv;
     p11_session *s;
-    if ((rv = p11_session_for(hSession, &s, NULL)) != CKR_OK)
+    p11_op *op;
+    if ((rv = idle_op(hSession, P11_OP_DIGEST, pMechanism, &s, NULL, &op)) != CKR_OK)
         return p11_leave(rv);
-    p11_op *op = &s->op[P11_OP_DIGEST];
-    if (op->active)
-        return p11_leave(CKR_OPERATION_ACTIVE);
-    if (!pMechanism)
-        return p11_leave(CKR_ARGUMENTS_BAD);
     const p11_mech *m = p11_mech_find(pMechanism->mechanism);
     if (!m || !(m->flags & CKF_DIGEST))
         return p11_leave(CKR_MECHANISM_INVALID);
@@ -568,9 +575,11 @@ CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
     return p11_leave(CKR_OK);
 }
 
-/* digest_final finishes the hash into op->result. */
-static CK_RV digest_final(p11_op *op)
+/* digest_final finishes the hash into op->result (an op_finisher; no key involved). */
+static CK_RV digest_final(p11_session *s, p11_slot *slot, p11_op *op)
 {
+    (void)s;
+    (void)slot;
     unsigned char dg[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     if (EVP_DigestFinal_ex(op->md, dg, &n) != 1)
@@ -586,49 +595,25 @@ CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen
                CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
 {
     CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
-    p11_session *s;
-    p11_op *op;
-    if ((rv = op_for(hSession, P11_OP_DIGEST, &s, NULL, &op)) != CKR_OK)
-        return p11_leave(rv);
-    if (!pulDigestLen || (!pData && ulDataLen))
-        return p11_leave(end_unless_kept(op, CKR_ARGUMENTS_BAD));
-    if (!op->has_result &&
-        ((rv = feed(op, pData, ulDataLen)) != CKR_OK || (rv = digest_final(op)) != CKR_OK))
-        return p11_leave(end_unless_kept(op, rv));
-    return p11_leave(p11_op_finish(op, pDigest, pulDigestLen));
+    return rv != CKR_OK ? rv
+                        : p11_leave(run_once(hSession, P11_OP_DIGEST, digest_final, pData,
+                                             ulDataLen, pDigest, pulDigestLen));
 }
 
 /* C_DigestUpdate adds data to a digest. */
 CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
     CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
-    p11_session *s;
-    p11_op *op;
-    if ((rv = op_for(hSession, P11_OP_DIGEST, &s, NULL, &op)) != CKR_OK)
-        return p11_leave(rv);
-    rv = !pPart && ulPartLen ? CKR_ARGUMENTS_BAD : feed(op, pPart, ulPartLen);
-    return p11_leave(rv == CKR_OK ? rv : end_unless_kept(op, rv));
+    return rv != CKR_OK ? rv : p11_leave(run_update(hSession, P11_OP_DIGEST, pPart, ulPartLen));
 }
 
 /* C_DigestFinal finishes a digest. */
 CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
 {
     CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
-    p11_session *s;
-    p11_op *op;
-    if ((rv = op_for(hSession, P11_OP_DIGEST, &s, NULL, &op)) != CKR_OK)
-        return p11_leave(rv);
-    if (!pulDigestLen)
-        return p11_leave(end_unless_kept(op, CKR_ARGUMENTS_BAD));
-    if (!op->has_result && (rv = digest_final(op)) != CKR_OK)
-        return p11_leave(end_unless_kept(op, rv));
-    return p11_leave(p11_op_finish(op, pDigest, pulDigestLen));
+    return rv != CKR_OK
+               ? rv
+               : p11_leave(run_last(hSession, P11_OP_DIGEST, digest_final, pDigest, pulDigestLen));
 }
 
 /* ---- random ---- */
