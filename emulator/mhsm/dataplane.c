@@ -1192,6 +1192,38 @@ static int rbac_scope(chsm_request *req, chsm_response *res, char *out, size_t o
     return 0;
 }
 
+/* rbac_begin reads the {scope} capture into scope and opens the request authorised for action
+ * there (rbac_scope, then mbegin); nonzero when it answered. */
+static int rbac_begin(chsm_request *req, chsm_response *res, mreq *m, char *scope, size_t scopelen,
+                      const char *action)
+{
+    return rbac_scope(req, res, scope, scopelen) || mbegin(req, res, m, scope, action);
+}
+
+/* rbac_doc_answer answers the HSM's "<kind>/<name>" document: 200 with it (GET), or deletes it
+ * first (del, answering the deleted document); 404 nf_code "Requested <what> not found". */
+static void rbac_doc_answer(chsm_request *req, chsm_response *res, const mreq *m, const char *kind,
+                            const char *name, int del, const char *nf_code, const char *what)
+{
+    char id[600];
+    snprintf(id, sizeof id, "%s/%s/%s", m->hsm.id, kind, name ? name : "");
+    chsm_resource r;
+    int rc = chsm_resources_get(req->app->store, id, &r);
+    if (rc == CHSM_OK) {
+        if (del)
+            rc = chsm_resources_delete(req->app->store, id);
+        if (rc == CHSM_OK) {
+            kv_json(res, 200, r.body);
+            r.body = NULL;
+        }
+        chsm_resource_clear(&r);
+    }
+    if (rc == CHSM_ENOTFOUND)
+        kv_error(res, 404, nf_code, "Requested %s not found (Activity ID: %s)", what, m->activity);
+    else if (rc != CHSM_OK)
+        store_failed(res, rc);
+}
+
 static int role_matches_filter(const cJSON *role, const char *filter)
 {
     if (!filter || !*filter)
@@ -1221,8 +1253,8 @@ static void list_role_definitions(chsm_request *req, chsm_response *res)
 {
     char scope[160];
     mreq m;
-    if (rbac_scope(req, res, scope, sizeof scope) ||
-        mbegin(req, res, &m, scope, CHSM_MHSM_ACTION("roleDefinitions/read/action")))
+    if (rbac_begin(req, res, &m, scope, sizeof scope,
+                   CHSM_MHSM_ACTION("roleDefinitions/read/action")))
         return;
     const char *filter = chsm_request_query(req, "$filter");
     cJSON *probe = chsm_mhsm_builtin_role_at(0);
@@ -1267,8 +1299,8 @@ static void get_role_definition(chsm_request *req, chsm_response *res)
 {
     char scope[160];
     mreq m;
-    if (rbac_scope(req, res, scope, sizeof scope) ||
-        mbegin(req, res, &m, scope, CHSM_MHSM_ACTION("roleDefinitions/read/action")))
+    if (rbac_begin(req, res, &m, scope, sizeof scope,
+                   CHSM_MHSM_ACTION("roleDefinitions/read/action")))
         return;
     const char *guid = chsm_request_param(req, "roleDefinitionName");
     cJSON *role = NULL;
@@ -1367,8 +1399,8 @@ static void put_role_definition(chsm_request *req, chsm_response *res)
 {
     char scope[160];
     mreq m;
-    if (rbac_scope(req, res, scope, sizeof scope) ||
-        mbegin(req, res, &m, scope, CHSM_MHSM_ACTION("roleDefinitions/write/action")))
+    if (rbac_begin(req, res, &m, scope, sizeof scope,
+                   CHSM_MHSM_ACTION("roleDefinitions/write/action")))
         return;
     const char *guid = chsm_request_param(req, "roleDefinitionName");
     cJSON *in = body_object(req, res, 1);
@@ -1495,8 +1527,8 @@ static void delete_role_definition(chsm_request *req, chsm_response *res)
 {
     char scope[160];
     mreq m;
-    if (rbac_scope(req, res, scope, sizeof scope) ||
-        mbegin(req, res, &m, scope, CHSM_MHSM_ACTION("roleDefinitions/delete/action")))
+    if (rbac_begin(req, res, &m, scope, sizeof scope,
+                   CHSM_MHSM_ACTION("roleDefinitions/delete/action")))
         return;
     const char *guid = chsm_request_param(req, "roleDefinitionName");
     cJSON *builtin = chsm_mhsm_builtin_role(guid);
@@ -1506,23 +1538,8 @@ static void delete_role_definition(chsm_request *req, chsm_response *res)
         mreq_clear(&m);
         return;
     }
-    char did[600];
-    snprintf(did, sizeof did, "%s/roleDefinitions/%s", m.hsm.id, guid ? guid : "");
-    chsm_resource r;
-    int rc = chsm_resources_get(req->app->store, did, &r);
-    if (rc == CHSM_OK) {
-        rc = chsm_resources_delete(req->app->store, did);
-        if (rc == CHSM_OK) {
-            kv_json(res, 200, r.body);
-            r.body = NULL;
-        }
-        chsm_resource_clear(&r);
-    }
-    if (rc == CHSM_ENOTFOUND)
-        kv_error(res, 404, "RoleDefinitionNotFound",
-                 "Requested role definition not found (Activity ID: %s)", m.activity);
-    else if (rc != CHSM_OK)
-        store_failed(res, rc);
+    rbac_doc_answer(req, res, &m, "roleDefinitions", guid, 1, "RoleDefinitionNotFound",
+                    "role definition");
     mreq_clear(&m);
 }
 
@@ -1555,8 +1572,8 @@ static void list_role_assignments(chsm_request *req, chsm_response *res)
 {
     char scope[160];
     mreq m;
-    if (rbac_scope(req, res, scope, sizeof scope) ||
-        mbegin(req, res, &m, scope, CHSM_MHSM_ACTION("roleAssignments/read/action")))
+    if (rbac_begin(req, res, &m, scope, sizeof scope,
+                   CHSM_MHSM_ACTION("roleAssignments/read/action")))
         return;
     char who[128];
     const char *filter = chsm_request_query(req, "$filter");
@@ -1597,24 +1614,12 @@ static void get_role_assignment(chsm_request *req, chsm_response *res)
 {
     char scope[160];
     mreq m;
-    if (rbac_scope(req, res, scope, sizeof scope) ||
-        mbegin(req, res, &m, scope, CHSM_MHSM_ACTION("roleAssignments/read/action")))
+    if (rbac_begin(req, res, &m, scope, sizeof scope,
+                   CHSM_MHSM_ACTION("roleAssignments/read/action")))
         return;
     const char *name = chsm_request_param(req, "roleAssignmentName");
-    char id[600];
-    snprintf(id, sizeof id, "%s/roleAssignments/%s", m.hsm.id, name ? name : "");
-    chsm_resource r;
-    int rc = chsm_resources_get(req->app->store, id, &r);
-    if (rc == CHSM_ENOTFOUND)
-        kv_error(res, 404, "RoleAssignmentNotFound",
-                 "Requested role assignment not found (Activity ID: %s)", m.activity);
-    else if (rc != CHSM_OK)
-        store_failed(res, rc);
-    else {
-        kv_json(res, 200, r.body);
-        r.body = NULL;
-        chsm_resource_clear(&r);
-    }
+    rbac_doc_answer(req, res, &m, "roleAssignments", name, 0, "RoleAssignmentNotFound",
+                    "role assignment");
     mreq_clear(&m);
 }
 
@@ -1622,8 +1627,8 @@ static void put_role_assignment(chsm_request *req, chsm_response *res)
 {
     char scope[160];
     mreq m;
-    if (rbac_scope(req, res, scope, sizeof scope) ||
-        mbegin(req, res, &m, scope, CHSM_MHSM_ACTION("roleAssignments/write/action")))
+    if (rbac_begin(req, res, &m, scope, sizeof scope,
+                   CHSM_MHSM_ACTION("roleAssignments/write/action")))
         return;
     const char *name = chsm_request_param(req, "roleAssignmentName");
     cJSON *in = body_object(req, res, 1);
@@ -1668,27 +1673,12 @@ static void delete_role_assignment(chsm_request *req, chsm_response *res)
 {
     char scope[160];
     mreq m;
-    if (rbac_scope(req, res, scope, sizeof scope) ||
-        mbegin(req, res, &m, scope, CHSM_MHSM_ACTION("roleAssignments/delete/action")))
+    if (rbac_begin(req, res, &m, scope, sizeof scope,
+                   CHSM_MHSM_ACTION("roleAssignments/delete/action")))
         return;
     const char *name = chsm_request_param(req, "roleAssignmentName");
-    char id[600];
-    snprintf(id, sizeof id, "%s/roleAssignments/%s", m.hsm.id, name ? name : "");
-    chsm_resource r;
-    int rc = chsm_resources_get(req->app->store, id, &r);
-    if (rc == CHSM_OK) {
-        rc = chsm_resources_delete(req->app->store, id);
-        if (rc == CHSM_OK) {
-            kv_json(res, 200, r.body);
-            r.body = NULL;
-        }
-        chsm_resource_clear(&r);
-    }
-    if (rc == CHSM_ENOTFOUND)
-        kv_error(res, 404, "RoleAssignmentNotFound",
-                 "Requested role assignment not found (Activity ID: %s)", m.activity);
-    else if (rc != CHSM_OK)
-        store_failed(res, rc);
+    rbac_doc_answer(req, res, &m, "roleAssignments", name, 1, "RoleAssignmentNotFound",
+                    "role assignment");
     mreq_clear(&m);
 }
 
