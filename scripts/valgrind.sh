@@ -23,8 +23,8 @@ tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
     for f in "$root"/tests/e2e/test_*.sh; do tests+=("$(basename "$f" .sh)"); done
 fi
-# Under valgrind the emulator starts 20-50x slower: allow a minute for it to come up.
-export CHSM_START_TRIES=1200
+# Under valgrind the emulator starts 20-50x slower (a fixture takes over a minute): allow five.
+export CHSM_START_TRIES=6000
 failed=0
 for t in "${tests[@]}"; do
     t=$(basename "$t" .sh)
