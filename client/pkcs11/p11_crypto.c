@@ -621,13 +621,11 @@ CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest, CK_ULONG_PT
 /* C_GenerateRandom draws random bytes from the HSM. */
 CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_ULONG ulRandomLen)
 {
-    CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
     p11_session *s;
     p11_slot *slot;
-    if ((rv = p11_session_for(hSession, &s, &slot)) != CKR_OK)
-        return p11_leave(rv);
+    CK_RV rv = p11_enter_session(hSession, &s, &slot);
+    if (rv != CKR_OK)
+        return rv;
     if (!RandomData && ulRandomLen)
         return p11_leave(CKR_ARGUMENTS_BAD);
     if (slot->login == P11_NOBODY)

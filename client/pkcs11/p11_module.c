@@ -39,6 +39,22 @@ CK_RV p11_session_for(CK_SESSION_HANDLE h, p11_session **s, p11_slot **slot)
     return CKR_OK;
 }
 
+CK_RV p11_enter_session(CK_SESSION_HANDLE h, p11_session **s, p11_slot **slot)
+{
+    CK_RV rv = p11_enter();
+    if (rv == CKR_OK && (rv = p11_session_for(h, s, slot)) != CKR_OK)
+        p11_leave(rv);
+    return rv;
+}
+
+CK_RV p11_enter_user_session(CK_SESSION_HANDLE h, p11_session **s, p11_slot **slot)
+{
+    CK_RV rv = p11_enter_session(h, s, slot);
+    if (rv == CKR_OK && (rv = p11_need_user(*slot)) != CKR_OK)
+        p11_leave(rv);
+    return rv;
+}
+
 CK_RV p11_need_user(const p11_slot *slot)
 {
     return slot->login == CKU_USER ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
@@ -398,13 +414,11 @@ CK_RV C_CloseAllSessions(CK_SLOT_ID slotID)
 /* C_GetSessionInfo gives a session's slot, state and flags. */
 CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 {
-    CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
     p11_session *s;
     p11_slot *slot;
-    if ((rv = p11_session_for(hSession, &s, &slot)) != CKR_OK)
-        return p11_leave(rv);
+    CK_RV rv = p11_enter_session(hSession, &s, &slot);
+    if (rv != CKR_OK)
+        return rv;
     if (!pInfo)
         return p11_leave(CKR_ARGUMENTS_BAD);
     pInfo->slotID = slot->id;
@@ -445,13 +459,11 @@ CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR
 /* C_Logout logs the slot out and forgets its object handles. */
 CK_RV C_Logout(CK_SESSION_HANDLE hSession)
 {
-    CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
     p11_session *s;
     p11_slot *slot;
-    if ((rv = p11_session_for(hSession, &s, &slot)) != CKR_OK)
-        return p11_leave(rv);
+    CK_RV rv = p11_enter_session(hSession, &s, &slot);
+    if (rv != CKR_OK)
+        return rv;
     if (slot->login == P11_NOBODY)
         return p11_leave(CKR_USER_NOT_LOGGED_IN);
     for (size_t i = 0; i < p11_g.nsessions; i++)
@@ -649,12 +661,10 @@ CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSee
 {
     (void)pSeed;
     (void)ulSeedLen;
-    CK_RV rv = p11_enter();
+    p11_session *s;
+    CK_RV rv = p11_enter_session(hSession, &s, NULL);
     if (rv != CKR_OK)
         return rv;
-    p11_session *s;
-    if ((rv = p11_session_for(hSession, &s, NULL)) != CKR_OK)
-        return p11_leave(rv);
     return p11_leave(CKR_RANDOM_SEED_NOT_SUPPORTED);
 }
 

@@ -17,6 +17,12 @@ CK_RV p11_leave(CK_RV rv);
 
 /* p11_session_for finds session h and its slot; CKR_SESSION_HANDLE_INVALID. */
 CK_RV p11_session_for(CK_SESSION_HANDLE h, p11_session **s, p11_slot **slot);
+/* p11_enter_session is p11_enter then p11_session_for (slot may be NULL); on failure the lock
+ * is released again. */
+CK_RV p11_enter_session(CK_SESSION_HANDLE h, p11_session **s, p11_slot **slot);
+/* p11_enter_user_session is p11_enter_session that also needs the slot's crypto user
+ * (p11_need_user); on failure the lock is released again. */
+CK_RV p11_enter_user_session(CK_SESSION_HANDLE h, p11_session **s, p11_slot **slot);
 /* p11_need_user is CKR_OK when the slot's crypto user (CKU_USER) is logged in, else
  * CKR_USER_NOT_LOGGED_IN. */
 CK_RV p11_need_user(const p11_slot *slot);

@@ -78,12 +78,10 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, 
 CK_RV C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
                     CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
 {
-    CK_RV rv = p11_enter();
+    p11_session *s;
+    CK_RV rv = p11_enter_session(hSession, &s, NULL);
     if (rv != CKR_OK)
         return rv;
-    p11_session *s;
-    if ((rv = p11_session_for(hSession, &s, NULL)) != CKR_OK)
-        return p11_leave(rv);
     p11_op *op = &s->op[P11_OP_FIND];
     if (!op->active)
         return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
@@ -99,12 +97,10 @@ CK_RV C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
 /* C_FindObjectsFinal ends the search. */
 CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 {
-    CK_RV rv = p11_enter();
+    p11_session *s;
+    CK_RV rv = p11_enter_session(hSession, &s, NULL);
     if (rv != CKR_OK)
         return rv;
-    p11_session *s;
-    if ((rv = p11_session_for(hSession, &s, NULL)) != CKR_OK)
-        return p11_leave(rv);
     if (!s->op[P11_OP_FIND].active)
         return p11_leave(CKR_OPERATION_NOT_INITIALIZED);
     p11_op_reset(&s->op[P11_OP_FIND]);
@@ -177,14 +173,11 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
                      CK_OBJECT_HANDLE_PTR phObject)
 {
-    CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
     p11_session *s;
     p11_slot *slot;
-    if ((rv = p11_session_for(hSession, &s, &slot)) != CKR_OK ||
-        (rv = p11_need_user(slot)) != CKR_OK)
-        return p11_leave(rv);
+    CK_RV rv = p11_enter_user_session(hSession, &s, &slot);
+    if (rv != CKR_OK)
+        return rv;
     if ((!pTemplate && ulCount) || !phObject)
         return p11_leave(CKR_ARGUMENTS_BAD);
     p11_import_req req;
@@ -234,14 +227,11 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                     CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phKey)
 {
-    CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
     p11_session *s;
     p11_slot *slot;
-    if ((rv = p11_session_for(hSession, &s, &slot)) != CKR_OK ||
-        (rv = p11_need_user(slot)) != CKR_OK)
-        return p11_leave(rv);
+    CK_RV rv = p11_enter_user_session(hSession, &s, &slot);
+    if (rv != CKR_OK)
+        return rv;
     if (!pMechanism || !phKey || (!pTemplate && ulCount))
         return p11_leave(CKR_ARGUMENTS_BAD);
     if (pMechanism->mechanism != CKM_AES_KEY_GEN)
@@ -271,14 +261,11 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                         CK_ATTRIBUTE_PTR pPrivateKeyTemplate, CK_ULONG ulPrivateKeyAttributeCount,
                         CK_OBJECT_HANDLE_PTR phPublicKey, CK_OBJECT_HANDLE_PTR phPrivateKey)
 {
-    CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
     p11_session *s;
     p11_slot *slot;
-    if ((rv = p11_session_for(hSession, &s, &slot)) != CKR_OK ||
-        (rv = p11_need_user(slot)) != CKR_OK)
-        return p11_leave(rv);
+    CK_RV rv = p11_enter_user_session(hSession, &s, &slot);
+    if (rv != CKR_OK)
+        return rv;
     if (!pMechanism || !phPublicKey || !phPrivateKey ||
         (!pPublicKeyTemplate && ulPublicKeyAttributeCount) ||
         (!pPrivateKeyTemplate && ulPrivateKeyAttributeCount))
@@ -343,15 +330,12 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                 CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
                 CK_ULONG_PTR pulWrappedKeyLen)
 {
-    CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
     p11_session *s;
     p11_slot *slot;
     p11_object *w, *k;
-    if ((rv = p11_session_for(hSession, &s, &slot)) != CKR_OK ||
-        (rv = p11_need_user(slot)) != CKR_OK)
-        return p11_leave(rv);
+    CK_RV rv = p11_enter_user_session(hSession, &s, &slot);
+    if (rv != CKR_OK)
+        return rv;
     if (!pMechanism || !pulWrappedKeyLen)
         return p11_leave(CKR_ARGUMENTS_BAD);
     if ((rv = p11_object_for(s, hWrappingKey, CKR_WRAPPING_KEY_HANDLE_INVALID, &w)) != CKR_OK ||
@@ -396,15 +380,12 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                   CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulAttributeCount,
                   CK_OBJECT_HANDLE_PTR phKey)
 {
-    CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
     p11_session *s;
     p11_slot *slot;
     p11_object *u;
-    if ((rv = p11_session_for(hSession, &s, &slot)) != CKR_OK ||
-        (rv = p11_need_user(slot)) != CKR_OK)
-        return p11_leave(rv);
+    CK_RV rv = p11_enter_user_session(hSession, &s, &slot);
+    if (rv != CKR_OK)
+        return rv;
     if (!pMechanism || !phKey || !pWrappedKey || (!pTemplate && ulAttributeCount))
         return p11_leave(CKR_ARGUMENTS_BAD);
     if ((rv = p11_object_for(s, hUnwrappingKey, CKR_UNWRAPPING_KEY_HANDLE_INVALID, &u)) != CKR_OK)
