@@ -554,18 +554,28 @@ static cJSON *operation_status(const chsm_op *op)
     return b;
 }
 
-static void answer_status(chsm_request *req, chsm_response *res, const char *vault_id)
+/* load_requested_op loads the vault's {operationId} operation; answers 404/500 (nonzero). */
+static int load_requested_op(chsm_request *req, chsm_response *res, const char *vault_id,
+                             chsm_op *op)
 {
-    chsm_op op;
-    int rc = load_op(req, vault_id, chsm_request_param(req, "operationId"), &op);
+    int rc = load_op(req, vault_id, chsm_request_param(req, "operationId"), op);
     if (rc == CHSM_ENOTFOUND)
         chsm_arm_error(res, 404, "BMSUserErrorOperationNotFound", "The operation was not found.");
     else if (rc != CHSM_OK)
         store_error(res, rc);
-    else {
-        chsm_arm_json(res, 200, operation_status(&op));
-        chsm_op_clear(&op);
-    }
+    return rc != CHSM_OK;
+}
+
+/* op_answer answers a request about the operation of vault vault_id. */
+typedef void (*op_answer)(chsm_request *req, chsm_response *res, const char *vault_id);
+
+static void answer_status(chsm_request *req, chsm_response *res, const char *vault_id)
+{
+    chsm_op op;
+    if (load_requested_op(req, res, vault_id, &op))
+        return;
+    chsm_arm_json(res, 200, operation_status(&op));
+    chsm_op_clear(&op);
 }
 
 /* answer_result: 202 + Location while running; then the item (protect,
@@ -573,15 +583,8 @@ static void answer_status(chsm_request *req, chsm_response *res, const char *vau
 static void answer_result(chsm_request *req, chsm_response *res, const char *vault_id)
 {
     chsm_op op;
-    int rc = load_op(req, vault_id, chsm_request_param(req, "operationId"), &op);
-    if (rc == CHSM_ENOTFOUND) {
-        chsm_arm_error(res, 404, "BMSUserErrorOperationNotFound", "The operation was not found.");
+    if (load_requested_op(req, res, vault_id, &op))
         return;
-    }
-    if (rc != CHSM_OK) {
-        store_error(res, rc);
-        return;
-    }
     if (strcmp(op.status, CHSM_OP_IN_PROGRESS) == 0) {
         char *url = chsm_arm_abs_url(req, req->raw_path);
         if (url)
@@ -607,20 +610,23 @@ static void answer_result(chsm_request *req, chsm_response *res, const char *vau
     chsm_op_clear(&op);
 }
 
-static void vault_op_status(chsm_request *req, chsm_response *res)
+/* vault_op_answer opens the vault and answers about one of its operations. */
+static void vault_op_answer(chsm_request *req, chsm_response *res, op_answer answer)
 {
     char *vid = open_vault(req, res, NULL);
     if (vid)
-        answer_status(req, res, vid);
+        answer(req, res, vid);
     free(vid);
+}
+
+static void vault_op_status(chsm_request *req, chsm_response *res)
+{
+    vault_op_answer(req, res, answer_status);
 }
 
 static void vault_op_result(chsm_request *req, chsm_response *res)
 {
-    char *vid = open_vault(req, res, NULL);
-    if (vid)
-        answer_result(req, res, vid);
-    free(vid);
+    vault_op_answer(req, res, answer_result);
 }
 
 /* accepted answers 202 with the item's (or the vault's) operation URLs. */
@@ -927,26 +933,27 @@ static void delete_item(chsm_request *req, chsm_response *res)
     free(vid);
 }
 
-static void item_op_status(chsm_request *req, chsm_response *res)
+/* item_op_answer checks the item's path (vault, container, item) and answers about one of
+ * the vault's operations. */
+static void item_op_answer(chsm_request *req, chsm_response *res, op_answer answer)
 {
     char *vid;
     char *iid = item_params(req, res, &vid);
     if (!iid)
         return;
-    answer_status(req, res, vid);
+    answer(req, res, vid);
     free(iid);
     free(vid);
 }
 
+static void item_op_status(chsm_request *req, chsm_response *res)
+{
+    item_op_answer(req, res, answer_status);
+}
+
 static void item_op_result(chsm_request *req, chsm_response *res)
 {
-    char *vid;
-    char *iid = item_params(req, res, &vid);
-    if (!iid)
-        return;
-    answer_result(req, res, vid);
-    free(iid);
-    free(vid);
+    item_op_answer(req, res, answer_result);
 }
 
 static void backup_now(chsm_request *req, chsm_response *res)
