@@ -56,31 +56,45 @@ static int hsm_name_ok(const char *n)
     return 1;
 }
 
-static int hsm_params(chsm_request *req, chsm_response *res, const char **name, char **id)
+/* named_params checks the resource group and the {param} name (bad_code "The <label> name
+ * ... is invalid" when not an HSM/vault name) and builds the id of type (caller frees *id);
+ * nonzero when it answered. */
+static int named_params(chsm_request *req, chsm_response *res, const char *param, const char *type,
+                        const char *bad_code, const char *label, const char **name, char **id)
 {
     const char *sub = chsm_request_param(req, "subscriptionId");
     const char *rg = chsm_request_param(req, "resourceGroupName");
-    *name = chsm_request_param(req, "name");
+    *name = chsm_request_param(req, param);
     if (chsm_arm_require_resource_group(req, res, sub, rg))
         return 1;
     if (!hsm_name_ok(*name)) {
-        chsm_arm_error_target(res, 400, "InvalidResourceName", "name",
-                              "The Managed HSM name '%.100s' is invalid: it must be 3-24 "
-                              "letters, digits and '-', start with a letter, end with a letter "
-                              "or digit, and not contain '--'.",
-                              *name ? *name : "");
+        chsm_arm_error_target(res, 400, bad_code, "name",
+                              "The %s name '%.100s' is invalid: it must be 3-24 letters, "
+                              "digits and '-', start with a letter, end with a letter or digit, "
+                              "and not contain '--'.",
+                              label, *name ? *name : "");
         return 1;
     }
-    *id = chsm_arm_resource_id(sub, rg, NS "/managedHSMs", *name);
+    *id = chsm_arm_resource_id(sub, rg, type, *name);
     return *id ? 0 : 1;
+}
+
+/* type_not_found answers 404 ResourceNotFound for resource name of type. */
+static void type_not_found(chsm_response *res, const char *type, const char *name)
+{
+    chsm_arm_error(res, 404, "ResourceNotFound",
+                   "The Resource '%s/%s' under resource group was not found.", type, name);
+}
+
+static int hsm_params(chsm_request *req, chsm_response *res, const char **name, char **id)
+{
+    return named_params(req, res, "name", NS "/managedHSMs", "InvalidResourceName", "Managed HSM",
+                        name, id);
 }
 
 static void not_found(chsm_response *res, const char *name)
 {
-    chsm_arm_error(res, 404, "ResourceNotFound",
-                   "The Resource 'Microsoft.KeyVault/managedHSMs/%s' under resource group was "
-                   "not found.",
-                   name);
+    type_not_found(res, NS "/managedHSMs", name);
 }
 
 /* render returns the document as clients see it (hsmUri filled in, internal fields dropped). */
@@ -611,29 +625,12 @@ static void get_operation(chsm_request *req, chsm_response *res)
 
 static int vault_params(chsm_request *req, chsm_response *res, const char **name, char **id)
 {
-    const char *sub = chsm_request_param(req, "subscriptionId");
-    const char *rg = chsm_request_param(req, "resourceGroupName");
-    *name = chsm_request_param(req, "vaultName");
-    if (chsm_arm_require_resource_group(req, res, sub, rg))
-        return 1;
-    if (!hsm_name_ok(*name)) {
-        chsm_arm_error_target(res, 400, "VaultNameNotValid", "name",
-                              "The vault name '%.100s' is invalid: it must be 3-24 letters, "
-                              "digits and '-', start with a letter, end with a letter or digit, "
-                              "and not contain '--'.",
-                              *name ? *name : "");
-        return 1;
-    }
-    *id = chsm_arm_resource_id(sub, rg, VAULT_TYPE, *name);
-    return *id ? 0 : 1;
+    return named_params(req, res, "vaultName", VAULT_TYPE, "VaultNameNotValid", "vault", name, id);
 }
 
 static void vault_not_found(chsm_response *res, const char *name)
 {
-    chsm_arm_error(res, 404, "ResourceNotFound",
-                   "The Resource 'Microsoft.KeyVault/vaults/%s' under resource group was not "
-                   "found.",
-                   name);
+    type_not_found(res, VAULT_TYPE, name);
 }
 
 /* render_vault returns the vault as clients see it (vaultUri filled in). */
