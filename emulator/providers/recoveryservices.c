@@ -1242,48 +1242,44 @@ static void list_jobs(chsm_request *req, chsm_response *res)
     free(vid);
 }
 
-static void get_job(chsm_request *req, chsm_response *res)
+/* load_requested_job opens the vault and loads its {jobName} job into r; answers 404/500
+ * (nonzero). */
+static int load_requested_job(chsm_request *req, chsm_response *res, chsm_resource *r)
 {
     char *vid = open_vault(req, res, NULL);
     if (!vid)
-        return;
+        return 1;
     char id[800];
     snprintf(id, sizeof id, "%s/backupJobs/%s", vid, chsm_request_param(req, "jobName"));
-    chsm_resource r;
-    int rc = chsm_resources_get(req->app->store, id, &r);
+    free(vid);
+    int rc = chsm_resources_get(req->app->store, id, r);
     if (rc == CHSM_ENOTFOUND)
         chsm_arm_error(res, 404, "BMSUserErrorJobNotFound", "The job was not found.");
     else if (rc != CHSM_OK)
         store_error(res, rc);
-    else {
-        chsm_arm_json(res, 200, r.body);
-        r.body = NULL;
-        chsm_resource_clear(&r);
-    }
-    free(vid);
+    return rc != CHSM_OK;
+}
+
+static void get_job(chsm_request *req, chsm_response *res)
+{
+    chsm_resource r;
+    if (load_requested_job(req, res, &r))
+        return;
+    chsm_arm_json(res, 200, r.body);
+    r.body = NULL;
+    chsm_resource_clear(&r);
 }
 
 static void cancel_job(chsm_request *req, chsm_response *res)
 {
-    char *vid = open_vault(req, res, NULL);
-    if (!vid)
-        return;
-    char id[800];
-    snprintf(id, sizeof id, "%s/backupJobs/%s", vid, chsm_request_param(req, "jobName"));
     chsm_resource r;
-    int rc = chsm_resources_get(req->app->store, id, &r);
-    if (rc == CHSM_ENOTFOUND)
-        chsm_arm_error(res, 404, "BMSUserErrorJobNotFound", "The job was not found.");
-    else if (rc != CHSM_OK)
-        store_error(res, rc);
-    else {
-        /* Jobs are recorded when their operation completes, so none is still running. */
-        chsm_arm_error(res, 400, "BMSUserErrorJobNotCancellable",
-                       "The job cannot be cancelled: it has status %s.",
-                       chsm_json_str(chsm_json_obj(r.body, "properties"), "status"));
-        chsm_resource_clear(&r);
-    }
-    free(vid);
+    if (load_requested_job(req, res, &r))
+        return;
+    /* Jobs are recorded when their operation completes, so none is still running. */
+    chsm_arm_error(res, 400, "BMSUserErrorJobNotCancellable",
+                   "The job cannot be cancelled: it has status %s.",
+                   chsm_json_str(chsm_json_obj(r.body, "properties"), "status"));
+    chsm_resource_clear(&r);
 }
 
 /* ---- recovery points and restore ---- */
