@@ -325,6 +325,20 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
 
 /* ---- wrap and unwrap ---- */
 
+/* wrapping_plan plans mechanism m with key k for wrap (or, wrap 0, unwrap): the mechanism must
+ * suit the key, which must not be a private key for wrap nor a public key for unwrap, and must
+ * allow the use. */
+static CK_RV wrapping_plan(CK_MECHANISM_PTR m, const p11_object *k, int wrap, p11_cipher_plan *plan)
+{
+    CK_RV rv = p11_cipher_plan_for(m, p11_key_type(k->key), 1, plan);
+    if (rv == CKR_KEY_TYPE_INCONSISTENT ||
+        (rv == CKR_OK && p11_key_class(k->key) == (wrap ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY)))
+        return wrap ? CKR_WRAPPING_KEY_TYPE_INCONSISTENT : CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
+    if (rv != CKR_OK)
+        return rv;
+    return p11_key_bool(k->key, wrap ? "wrap" : "unwrap") ? CKR_OK : CKR_KEY_FUNCTION_NOT_PERMITTED;
+}
+
 /* C_WrapKey wraps an extractable key (AES-KWP or RSA-OAEP). */
 CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                 CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey, CK_BYTE_PTR pWrappedKey,
@@ -342,14 +356,8 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
         (rv = p11_object_for(s, hKey, CKR_KEY_HANDLE_INVALID, &k)) != CKR_OK)
         return p11_leave(rv);
     p11_cipher_plan plan;
-    rv = p11_cipher_plan_for(pMechanism, p11_key_type(w->key), 1, &plan);
-    if (rv == CKR_KEY_TYPE_INCONSISTENT ||
-        (rv == CKR_OK && p11_key_class(w->key) == CKO_PRIVATE_KEY))
-        rv = CKR_WRAPPING_KEY_TYPE_INCONSISTENT;
-    if (rv != CKR_OK)
+    if ((rv = wrapping_plan(pMechanism, w, 1, &plan)) != CKR_OK)
         return p11_leave(rv);
-    if (!p11_key_bool(w->key, "wrap"))
-        return p11_leave(CKR_KEY_FUNCTION_NOT_PERMITTED);
     if (p11_key_class(k->key) == CKO_PUBLIC_KEY)
         return p11_leave(CKR_KEY_NOT_WRAPPABLE);
     if (!p11_key_bool(k->key, "extractable"))
@@ -391,14 +399,8 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
     if ((rv = p11_object_for(s, hUnwrappingKey, CKR_UNWRAPPING_KEY_HANDLE_INVALID, &u)) != CKR_OK)
         return p11_leave(rv);
     p11_cipher_plan plan;
-    rv = p11_cipher_plan_for(pMechanism, p11_key_type(u->key), 1, &plan);
-    if (rv == CKR_KEY_TYPE_INCONSISTENT ||
-        (rv == CKR_OK && p11_key_class(u->key) == CKO_PUBLIC_KEY))
-        rv = CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
-    if (rv != CKR_OK)
+    if ((rv = wrapping_plan(pMechanism, u, 0, &plan)) != CKR_OK)
         return p11_leave(rv);
-    if (!p11_key_bool(u->key, "unwrap"))
-        return p11_leave(CKR_KEY_FUNCTION_NOT_PERMITTED);
     const char *type;
     char label[128], key_id[129];
     int has_id, token;
