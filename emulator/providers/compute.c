@@ -5,6 +5,7 @@
  * diskEncryptionSet, the set's encryptionType and activeKey.keyUrl). No VM
  * runs; PUT answers synchronously with provisioningState Succeeded. */
 #include "providers/provider.h"
+#include "providers/answers.h"
 
 #include "app/app.h"
 #include "arm/auth.h"
@@ -27,12 +28,6 @@
 #define VM_TYPE NS "/virtualMachines"
 #define DES_TYPE NS "/diskEncryptionSets"
 #define DISK_TYPE NS "/disks"
-
-static void store_error(chsm_response *res, int rc)
-{
-    chsm_arm_error(res, 500, "InternalServerError", "The state store failed: %s.",
-                   chsm_status_str(rc));
-}
 
 static int one_of(const char *v, const char *const *allowed)
 {
@@ -137,7 +132,7 @@ static int validate_vm(chsm_request *req, chsm_response *res, const cJSON *in)
             return 1;
         }
         if (rc != CHSM_OK) {
-            store_error(res, rc);
+            chsm_provider_store_error(res, rc);
             return 1;
         }
         const char *et = chsm_json_str(chsm_json_obj(d.body, "properties"), "encryptionType");
@@ -235,7 +230,7 @@ static void put_doc(chsm_request *req, chsm_response *res, const char *type, int
         chsm_store_rollback(s);
     if (rc != CHSM_OK) {
         cJSON_Delete(doc);
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         chsm_arm_json(res, existed ? 200 : 201, doc);
     }
@@ -267,7 +262,7 @@ static void get_doc(chsm_request *req, chsm_response *res, const char *type)
                        chsm_request_param(req, "name"),
                        chsm_request_param(req, "resourceGroupName"));
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else {
         chsm_arm_json(res, 200, r.body);
         r.body = NULL;
@@ -285,7 +280,7 @@ static void delete_doc(chsm_request *req, chsm_response *res, const char *type)
     if (rc == CHSM_ENOTFOUND)
         chsm_arm_json(res, 204, NULL);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, 200, NULL);
     free(id);
@@ -298,20 +293,7 @@ static void list_docs(chsm_request *req, chsm_response *res, const char *type)
     if (chsm_arm_require_resource_group(req, res, sub, rg))
         return;
     chsm_resource_query q = {.type = type, .subscription = sub, .resource_group = rg};
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
-    if (rc != CHSM_OK) {
-        store_error(res, rc);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(items, rows[i].body);
-        rows[i].body = NULL;
-    }
-    chsm_resources_free(rows, n);
-    chsm_arm_json(res, 200, chsm_arm_list_body(items, NULL));
+    chsm_provider_list_all(req, res, &q);
 }
 
 static void put_vm(chsm_request *req, chsm_response *res)

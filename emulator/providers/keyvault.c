@@ -10,6 +10,7 @@
  * Location, kind managedHSMs/delete) and takes the HSM's keys and local
  * RBAC with it. properties.hsmUri is the emulator's URL for the HSM. */
 #include "providers/provider.h"
+#include "providers/answers.h"
 
 #include "app/app.h"
 #include "arm/errors.h"
@@ -33,12 +34,6 @@
 #define KIND_PROVISION "managedHSMs/provision"
 #define KIND_DELETE "managedHSMs/delete"
 #define LIST_PAGE 100
-
-static void store_error(chsm_response *res, int rc)
-{
-    chsm_arm_error(res, 500, "InternalServerError", "The state store failed: %s.",
-                   chsm_status_str(rc));
-}
 
 /* hsm_name_ok: 3-24 letters, digits and '-', starting with a letter, ending
  * with a letter or digit, no "--" (the Managed HSM naming rule). */
@@ -194,7 +189,7 @@ static void put_hsm(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     rc = chsm_resources_get(s, id, &old);
@@ -223,7 +218,7 @@ static void put_hsm(chsm_request *req, chsm_response *res)
     }
     if (rc != CHSM_OK) {
         chsm_store_rollback(s);
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     const cJSON *oldp = existed ? chsm_json_obj(old.body, "properties") : NULL;
@@ -341,7 +336,7 @@ static void put_hsm(chsm_request *req, chsm_response *res)
     else
         chsm_store_rollback(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     chsm_arm_json(res, existed ? 200 : 201, render(req, doc));
@@ -389,7 +384,7 @@ static void get_hsm(chsm_request *req, chsm_response *res)
         return;
     }
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     chsm_arm_json(res, 200, render(req, r.body));
@@ -441,7 +436,7 @@ static void patch_hsm(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND)
         not_found(res, name);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, 200, render(req, r.body));
     chsm_resource_clear(&r);
@@ -476,7 +471,7 @@ static void delete_hsm(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND) {
         chsm_arm_json(res, 204, NULL);
     } else if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         chsm_arm_json(res, 202, NULL);
         async_header(req, res, chsm_json_str(r.body, "location"), op.id, "Location");
@@ -548,7 +543,7 @@ static void list_of_type(chsm_request *req, chsm_response *res, const char *rg, 
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     cJSON *items = cJSON_CreateArray();
@@ -592,7 +587,7 @@ static void get_operation(chsm_request *req, chsm_response *res)
         return;
     }
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     cJSON *b = cJSON_CreateObject();
@@ -725,7 +720,7 @@ static void put_vault(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     rc = chsm_resources_get(s, id, &old);
@@ -745,7 +740,7 @@ static void put_vault(chsm_request *req, chsm_response *res)
     }
     if (rc != CHSM_OK) {
         chsm_store_rollback(s);
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     const cJSON *oldp = existed ? chsm_json_obj(old.body, "properties") : NULL;
@@ -811,7 +806,7 @@ static void put_vault(chsm_request *req, chsm_response *res)
     else
         chsm_store_rollback(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     chsm_arm_json(res, existed ? 200 : 201, render_vault(req, doc));
@@ -839,7 +834,7 @@ static void get_vault(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND)
         vault_not_found(res, name);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, 200, render_vault(req, r.body));
     if (rc == CHSM_OK)
@@ -857,7 +852,7 @@ static void delete_vault(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         free(id);
         return;
     }
@@ -879,7 +874,7 @@ static void delete_vault(chsm_request *req, chsm_response *res)
     else
         chsm_store_rollback(s);
     if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, exists == 1 ? 200 : 204, NULL);
     free(id);
@@ -952,7 +947,7 @@ static void update_access_policies(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND) {
         vault_not_found(res, name);
     } else if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         cJSON *b = cJSON_CreateObject();
         char rid[700];

@@ -13,6 +13,7 @@
  * customer-managed key check (backup/check.c) runs when the operation
  * completes, as the service does it after answering 202. */
 #include "providers/provider.h"
+#include "providers/answers.h"
 
 #include "app/app.h"
 #include "arm/auth.h"
@@ -49,12 +50,6 @@
 
 #define DAY_MS (86400LL * 1000)
 
-static void store_error(chsm_response *res, int rc)
-{
-    chsm_arm_error(res, 500, "InternalServerError", "The state store failed: %s.",
-                   chsm_status_str(rc));
-}
-
 static void iso(int64_t ms, char *out, size_t outlen)
 {
     chsm_format_time(ms, out, outlen);
@@ -83,7 +78,7 @@ static char *open_vault(chsm_request *req, chsm_response *res, chsm_resource *va
                        "The Resource '" VAULT_TYPE "/%s' under resource group '%s' was not found.",
                        chsm_request_param(req, "vaultName"), rg);
     } else if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     }
     if (rc != CHSM_OK) {
         free(id);
@@ -252,7 +247,7 @@ static void put_vault(chsm_request *req, chsm_response *res)
         chsm_store_rollback(s);
     if (rc != CHSM_OK) {
         cJSON_Delete(doc);
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         chsm_arm_json(res, existed ? 200 : 201, doc);
     }
@@ -308,7 +303,7 @@ static void delete_vault(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND)
         chsm_arm_json(res, 204, NULL);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, 200, NULL);
     free(id);
@@ -321,20 +316,7 @@ static void list_vaults(chsm_request *req, chsm_response *res)
     if (rg && chsm_arm_require_resource_group(req, res, sub, rg))
         return;
     chsm_resource_query q = {.type = VAULT_TYPE, .subscription = sub, .resource_group = rg};
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
-    if (rc != CHSM_OK) {
-        store_error(res, rc);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(items, rows[i].body);
-        rows[i].body = NULL;
-    }
-    chsm_resources_free(rows, n);
-    chsm_arm_json(res, 200, chsm_arm_list_body(items, NULL));
+    chsm_provider_list_all(req, res, &q);
 }
 
 /* ---- policies ---- */
@@ -375,7 +357,7 @@ static void list_policies(chsm_request *req, chsm_response *res)
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         free(vid);
         return;
     }
@@ -415,7 +397,7 @@ static void get_policy(chsm_request *req, chsm_response *res)
         chsm_arm_error(res, 404, "BMSUserErrorPolicyNotFound",
                        "The policy '%.100s' was not found in the vault.", name);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else {
         chsm_arm_json(res, 200, render_policy(req->app, vid, r.body));
         r.body = NULL;
@@ -475,7 +457,7 @@ static void put_policy(chsm_request *req, chsm_response *res)
     cJSON_AddItemToObject(doc, "properties", np);
     int rc = put_policy_doc(req->app->store, vid, doc);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         cJSON_Delete(doc);
     } else {
         chsm_arm_json(res, 200, render_policy(req->app, vid, doc));
@@ -499,7 +481,7 @@ static void delete_policy(chsm_request *req, chsm_response *res)
         if (rc == CHSM_ENOTFOUND)
             chsm_arm_json(res, 204, NULL);
         else if (rc != CHSM_OK)
-            store_error(res, rc);
+            chsm_provider_store_error(res, rc);
         else
             chsm_arm_json(res, 200, NULL);
     }
@@ -562,7 +544,7 @@ static int load_requested_op(chsm_request *req, chsm_response *res, const char *
     if (rc == CHSM_ENOTFOUND)
         chsm_arm_error(res, 404, "BMSUserErrorOperationNotFound", "The operation was not found.");
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     return rc != CHSM_OK;
 }
 
@@ -665,7 +647,7 @@ static void refresh_containers(chsm_request *req, chsm_response *res)
     chsm_op op;
     int rc = chsm_lro_begin(req->app, KIND_REFRESH, vid, NULL, &op);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         char path[1000];
         snprintf(path, sizeof path, "%s/backupFabrics/Azure/operationResults/%s", vid, op.id);
@@ -705,7 +687,7 @@ static void list_protectable(chsm_request *req, chsm_response *res)
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         chsm_resource_clear(&vault);
         free(vid);
         return;
@@ -794,7 +776,7 @@ static void get_item(chsm_request *req, chsm_response *res)
         chsm_arm_error(res, 404, "BMSUserErrorProtectedItemNotFound",
                        "The protected item was not found.");
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else {
         chsm_arm_json(res, 200, r.body);
         r.body = NULL;
@@ -810,21 +792,7 @@ static void list_items(chsm_request *req, chsm_response *res)
     if (!vid)
         return;
     chsm_resource_query q = {.type = ITEM_TYPE, .parent_id = vid};
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
-    if (rc != CHSM_OK) {
-        store_error(res, rc);
-        free(vid);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(items, rows[i].body);
-        rows[i].body = NULL;
-    }
-    chsm_resources_free(rows, n);
-    chsm_arm_json(res, 200, chsm_arm_list_body(items, NULL));
+    chsm_provider_list_all(req, res, &q);
     free(vid);
 }
 
@@ -893,7 +861,7 @@ static void put_item(chsm_request *req, chsm_response *res)
     chsm_op op;
     int rc = chsm_lro_begin(req->app, stop ? KIND_STOP : KIND_PROTECT, iid, params, &op);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         accepted(req, res, iid, op.id, 0);
         chsm_op_clear(&op);
@@ -916,14 +884,14 @@ static void delete_item(chsm_request *req, chsm_response *res)
         if (exists == 0)
             chsm_arm_json(res, 204, NULL);
         else
-            store_error(res, exists);
+            chsm_provider_store_error(res, exists);
     } else {
         cJSON *params = cJSON_CreateObject();
         cJSON_AddStringToObject(params, "vaultId", vid);
         chsm_op op;
         int rc = chsm_lro_begin(req->app, KIND_DELETE_ITEM, iid, params, &op);
         if (rc != CHSM_OK)
-            store_error(res, rc);
+            chsm_provider_store_error(res, rc);
         else {
             accepted(req, res, vid, op.id, 1);
             chsm_op_clear(&op);
@@ -973,7 +941,7 @@ static void backup_now(chsm_request *req, chsm_response *res)
         goto out;
     }
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     const char *state = chsm_json_str(chsm_json_obj(item.body, "properties"), "protectionState");
@@ -997,7 +965,7 @@ static void backup_now(chsm_request *req, chsm_response *res)
     chsm_op op;
     rc = chsm_lro_begin(req->app, KIND_BACKUP, iid, params, &op);
     if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else {
         accepted(req, res, iid, op.id, 0);
         chsm_op_clear(&op);
@@ -1219,7 +1187,7 @@ static void list_jobs(chsm_request *req, chsm_response *res)
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         free(vid);
         return;
     }
@@ -1256,7 +1224,7 @@ static int load_requested_job(chsm_request *req, chsm_response *res, chsm_resour
     if (rc == CHSM_ENOTFOUND)
         chsm_arm_error(res, 404, "BMSUserErrorJobNotFound", "The job was not found.");
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     return rc != CHSM_OK;
 }
 
@@ -1296,14 +1264,14 @@ static void list_rps(chsm_request *req, chsm_response *res)
             chsm_arm_error(res, 404, "BMSUserErrorProtectedItemNotFound",
                            "The protected item was not found.");
         else
-            store_error(res, exists);
+            chsm_provider_store_error(res, exists);
     } else {
         chsm_resource_query q = {.type = RP_TYPE, .parent_id = iid};
         chsm_resource *rows = NULL;
         size_t n = 0;
         int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
         if (rc != CHSM_OK) {
-            store_error(res, rc);
+            chsm_provider_store_error(res, rc);
         } else {
             cJSON *items = cJSON_CreateArray();
             for (size_t i = n; i-- > 0;) {
@@ -1334,7 +1302,7 @@ static void get_rp(chsm_request *req, chsm_response *res)
         chsm_arm_error(res, 404, "BMSUserErrorRecoveryPointNotFound",
                        "The recovery point was not found.");
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else {
         cJSON_DeleteItemFromObject(r.body, "_vm");
         chsm_arm_json(res, 200, r.body);
@@ -1385,7 +1353,7 @@ static void restore(chsm_request *req, chsm_response *res)
         goto out;
     }
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     const cJSON *p = chsm_json_obj(in, "properties");
@@ -1457,7 +1425,7 @@ static void restore(chsm_request *req, chsm_response *res)
     chsm_op op;
     rc = chsm_lro_begin(req->app, KIND_RESTORE, iid, params, &op);
     if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else {
         accepted(req, res, iid, op.id, 0);
         chsm_op_clear(&op);

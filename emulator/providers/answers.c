@@ -1,0 +1,31 @@
+/* answers.c - answers that several ARM providers give alike. */
+#include "providers/answers.h"
+
+#include "app/app.h"
+#include "arm/errors.h"
+#include "arm/resource.h"
+#include "util/status.h"
+
+void chsm_provider_store_error(chsm_response *res, int rc)
+{
+    chsm_arm_error(res, 500, "InternalServerError", "The state store failed: %s.",
+                   chsm_status_str(rc));
+}
+
+void chsm_provider_list_all(chsm_request *req, chsm_response *res, const chsm_resource_query *q)
+{
+    chsm_resource *rows = NULL;
+    size_t n = 0;
+    int rc = chsm_resources_list(req->app->store, q, &rows, &n);
+    if (rc != CHSM_OK) {
+        chsm_provider_store_error(res, rc);
+        return;
+    }
+    cJSON *items = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        cJSON_AddItemToArray(items, rows[i].body);
+        rows[i].body = NULL;
+    }
+    chsm_resources_free(rows, n);
+    chsm_arm_json(res, 200, chsm_arm_list_body(items, NULL));
+}
