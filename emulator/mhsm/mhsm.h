@@ -47,6 +47,20 @@ struct chsm_app;
 #define CHSM_MHSM_ROLE_DEF_PREFIX                                                                  \
     "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/"
 
+/* ---- shared by the Managed HSM and the Key Vault vault models ---- */
+
+/* chsm_mhsm_find_named loads the resource of type named name (any case, any subscription) into
+ * out (caller clears); CHSM_ENOTFOUND when none (or name is NULL). */
+int chsm_mhsm_find_named(struct chsm_app *app, const char *type, const char *name,
+                         chsm_resource *out);
+/* chsm_mhsm_host_uri writes "{scheme}://{lowercase name}.{domain}:{armPort}" (scheme NULL =
+ * https; no trailing '/'). */
+void chsm_mhsm_host_uri(const struct chsm_app *app, const char *scheme, const char *name,
+                        const char *domain, char *out, size_t outlen);
+/* chsm_mhsm_path_segment copies the next '/'-separated segment of *p (up to '?' or '#') into
+ * out and advances *p; 0 when there is none or it does not fit. */
+int chsm_mhsm_path_segment(const char **p, char *out, size_t outlen);
+
 /* ---- HSMs ---- */
 
 /* chsm_mhsm_find loads the Managed HSM named name (any case, any

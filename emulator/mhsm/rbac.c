@@ -392,17 +392,18 @@ int chsm_mhsm_backup_service_allowed(struct chsm_app *app, const char *hsm_id, c
 
 /* ---- HSMs ---- */
 
-int chsm_mhsm_find(struct chsm_app *app, const char *name, chsm_resource *out)
+int chsm_mhsm_find_named(struct chsm_app *app, const char *type, const char *name,
+                         chsm_resource *out)
 {
     memset(out, 0, sizeof *out);
-    chsm_resource_query q = {.type = CHSM_MHSM_TYPE};
+    chsm_resource_query q = {.type = type};
     chsm_resource *rows = NULL;
     size_t n = 0;
     int rc = chsm_resources_list(app->store, &q, &rows, &n);
     if (rc != CHSM_OK)
         return rc;
     rc = CHSM_ENOTFOUND;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; name && i < n; i++) {
         if (chsm_streq_ci(rows[i].name, name)) {
             *out = rows[i];
             memset(&rows[i], 0, sizeof rows[i]);
@@ -414,17 +415,27 @@ int chsm_mhsm_find(struct chsm_app *app, const char *name, chsm_resource *out)
     return rc;
 }
 
-void chsm_mhsm_uri(const struct chsm_app *app, const char *scheme, const char *name, char *out,
-                   size_t outlen)
+void chsm_mhsm_host_uri(const struct chsm_app *app, const char *scheme, const char *name,
+                        const char *domain, char *out, size_t outlen)
 {
     char *lower = chsm_lower_dup(name);
-    snprintf(out, outlen, "%s://%s.managedhsm.localhost:%d", scheme ? scheme : "https",
-             lower ? lower : name, app->arm_port);
+    snprintf(out, outlen, "%s://%s.%s:%d", scheme ? scheme : "https", lower ? lower : name, domain,
+             app->arm_port);
     free(lower);
 }
 
-/* copy_segment copies the next path segment of *p into out and advances. */
-static int copy_segment(const char **p, char *out, size_t outlen)
+int chsm_mhsm_find(struct chsm_app *app, const char *name, chsm_resource *out)
+{
+    return chsm_mhsm_find_named(app, CHSM_MHSM_TYPE, name, out);
+}
+
+void chsm_mhsm_uri(const struct chsm_app *app, const char *scheme, const char *name, char *out,
+                   size_t outlen)
+{
+    chsm_mhsm_host_uri(app, scheme, name, "managedhsm.localhost", out, outlen);
+}
+
+int chsm_mhsm_path_segment(const char **p, char *out, size_t outlen)
 {
     const char *s = *p;
     while (*s == '/')
@@ -465,17 +476,17 @@ int chsm_mhsm_parse_key_url(const char *url, char *hsm, size_t hsmlen, char *key
             return CHSM_EINVAL;
     } else {
         char seg[128];
-        if (!copy_segment(&path, seg, sizeof seg) || !chsm_streq_ci(seg, "mhsm") ||
-            !copy_segment(&path, hsm, hsmlen))
+        if (!chsm_mhsm_path_segment(&path, seg, sizeof seg) || !chsm_streq_ci(seg, "mhsm") ||
+            !chsm_mhsm_path_segment(&path, hsm, hsmlen))
             return CHSM_EINVAL;
     }
     char seg[32];
-    if (!copy_segment(&path, seg, sizeof seg) || !chsm_streq_ci(seg, "keys") ||
-        !copy_segment(&path, key, keylen) || !key_name_ok(key, strlen(key)))
+    if (!chsm_mhsm_path_segment(&path, seg, sizeof seg) || !chsm_streq_ci(seg, "keys") ||
+        !chsm_mhsm_path_segment(&path, key, keylen) || !key_name_ok(key, strlen(key)))
         return CHSM_EINVAL;
     if (versionlen)
         version[0] = '\0';
-    if (versionlen && !copy_segment(&path, version, versionlen))
+    if (versionlen && !chsm_mhsm_path_segment(&path, version, versionlen))
         version[0] = '\0';
     return CHSM_OK;
 }

@@ -17,48 +17,13 @@
 
 int chsm_kv_find(struct chsm_app *app, const char *name, chsm_resource *out)
 {
-    memset(out, 0, sizeof *out);
-    chsm_resource_query q = {.type = CHSM_KV_TYPE};
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(app->store, &q, &rows, &n);
-    if (rc != CHSM_OK)
-        return rc;
-    rc = CHSM_ENOTFOUND;
-    for (size_t i = 0; name && i < n; i++) {
-        if (chsm_streq_ci(rows[i].name, name)) {
-            *out = rows[i];
-            memset(&rows[i], 0, sizeof rows[i]);
-            rc = CHSM_OK;
-            break;
-        }
-    }
-    chsm_resources_free(rows, n);
-    return rc;
+    return chsm_mhsm_find_named(app, CHSM_KV_TYPE, name, out);
 }
 
 void chsm_kv_uri(const struct chsm_app *app, const char *scheme, const char *name, char *out,
                  size_t outlen)
 {
-    char *lower = chsm_lower_dup(name);
-    snprintf(out, outlen, "%s://%s.vault.localhost:%d", scheme ? scheme : "https",
-             lower ? lower : name, app->arm_port);
-    free(lower);
-}
-
-/* segment copies the next path segment of *p into out and advances. */
-static int segment(const char **p, char *out, size_t outlen)
-{
-    const char *s = *p;
-    while (*s == '/')
-        s++;
-    size_t n = strcspn(s, "/?#");
-    if (n == 0 || n >= outlen)
-        return 0;
-    memcpy(out, s, n);
-    out[n] = '\0';
-    *p = s + n;
-    return 1;
+    chsm_mhsm_host_uri(app, scheme, name, "vault.localhost", out, outlen);
 }
 
 static int key_name_ok(const char *s)
@@ -96,17 +61,17 @@ int chsm_kv_parse_key_url(const char *url, char *vault, size_t vaultlen, char *k
             return CHSM_EINVAL;
     } else {
         char seg[16];
-        if (!segment(&path, seg, sizeof seg) || !chsm_streq_ci(seg, "kv") ||
-            !segment(&path, vault, vaultlen))
+        if (!chsm_mhsm_path_segment(&path, seg, sizeof seg) || !chsm_streq_ci(seg, "kv") ||
+            !chsm_mhsm_path_segment(&path, vault, vaultlen))
             return CHSM_EINVAL;
     }
     char seg[16];
-    if (!segment(&path, seg, sizeof seg) || !chsm_streq_ci(seg, "keys") ||
-        !segment(&path, key, keylen) || !key_name_ok(key))
+    if (!chsm_mhsm_path_segment(&path, seg, sizeof seg) || !chsm_streq_ci(seg, "keys") ||
+        !chsm_mhsm_path_segment(&path, key, keylen) || !key_name_ok(key))
         return CHSM_EINVAL;
     if (versionlen) {
         version[0] = '\0';
-        if (!segment(&path, version, versionlen))
+        if (!chsm_mhsm_path_segment(&path, version, versionlen))
             version[0] = '\0';
     }
     return CHSM_OK;
