@@ -538,6 +538,33 @@ int ctl_cmd_backup_protect(ctl *c, int argc, char **argv)
     return cmd_protect(c, argc, argv);
 }
 
+/* post_and_follow POSTs body (caller keeps it) to path for command what; with wait it follows
+ * the Backup job the answer's location names, prints it and returns its outcome, else (or
+ * when there is no location) it prints the answer. */
+static int post_and_follow(ctl *c, const char *path, const cJSON *body, const char *vault,
+                           const char *what, int wait, chsmc_error *e)
+{
+    cJSON *res = NULL, *job = NULL;
+    int rc = ctl_arm(c, "POST", path, API_RS, body, 0, what, &res, e);
+    const char *loc = cJSON_GetStringValue(cJSON_GetObjectItem(res, "location"));
+    if (rc == CHSMC_OK && wait && loc)
+        rc = follow_job(c, loc, vault, what, &job, e);
+    if (rc != CHSMC_OK) {
+        cJSON_Delete(res);
+        return ctl_error(what, rc, e);
+    }
+    if (!job) {
+        ctl_print_json(res);
+        cJSON_Delete(res);
+        return CHSMC_OK;
+    }
+    cJSON_Delete(res);
+    ctl_print(c, job, job_cols);
+    rc = job_outcome(what, job);
+    cJSON_Delete(job);
+    return rc;
+}
+
 /* ---- backup now ---- */
 
 static const char now_usage[] =
@@ -570,25 +597,8 @@ static int cmd_now(ctl *c, int argc, char **argv)
     if (until)
         cJSON_AddStringToObject(p, "recoveryPointExpiryTimeInUTC", until);
     snprintf(path, sizeof path, "%s/backup", item);
-    cJSON *res = NULL, *job = NULL;
-    rc = ctl_arm(c, "POST", path, API_RS, body, 0, "backup now", &res, &e);
+    rc = post_and_follow(c, path, body, vault, "backup now", chsmc_opts_has(&o, "wait"), &e);
     cJSON_Delete(body);
-    const char *loc = cJSON_GetStringValue(cJSON_GetObjectItem(res, "location"));
-    if (rc == CHSMC_OK && chsmc_opts_has(&o, "wait") && loc)
-        rc = follow_job(c, loc, vault, "backup now", &job, &e);
-    if (rc != CHSMC_OK) {
-        cJSON_Delete(res);
-        return ctl_error("backup now", rc, &e);
-    }
-    if (!job) {
-        ctl_print_json(res);
-        cJSON_Delete(res);
-        return CHSMC_OK;
-    }
-    cJSON_Delete(res);
-    ctl_print(c, job, job_cols);
-    rc = job_outcome("backup now", job);
-    cJSON_Delete(job);
     return rc;
 }
 
@@ -859,25 +869,9 @@ static int cmd_restore_disks(ctl *c, int argc, char **argv)
         cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "securedVMDetails"),
                                 "securedVMOsDiskEncryptionSetId", des);
     snprintf(path, sizeof path, "%s/recoveryPoints/%s/restore", item, rp);
-    cJSON *res = NULL, *job = NULL;
-    rc = ctl_arm(c, "POST", path, API_RS, body, 0, "backup restore-disks", &res, &e);
+    rc = post_and_follow(c, path, body, vault, "backup restore-disks",
+                         !chsmc_opts_has(&o, "no-wait"), &e);
     cJSON_Delete(body);
-    const char *loc = cJSON_GetStringValue(cJSON_GetObjectItem(res, "location"));
-    if (rc == CHSMC_OK && !chsmc_opts_has(&o, "no-wait") && loc)
-        rc = follow_job(c, loc, vault, "backup restore-disks", &job, &e);
-    if (rc != CHSMC_OK) {
-        cJSON_Delete(res);
-        return ctl_error("backup restore-disks", rc, &e);
-    }
-    if (!job) {
-        ctl_print_json(res);
-        cJSON_Delete(res);
-        return CHSMC_OK;
-    }
-    cJSON_Delete(res);
-    ctl_print(c, job, job_cols);
-    rc = job_outcome("backup restore-disks", job);
-    cJSON_Delete(job);
     return rc;
 }
 
