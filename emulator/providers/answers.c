@@ -29,3 +29,11 @@ void chsm_provider_list_all(chsm_request *req, chsm_response *res, const chsm_re
     chsm_resources_free(rows, n);
     chsm_arm_json(res, 200, chsm_arm_list_body(items, NULL));
 }
+
+int chsm_provider_finish_tx(chsm_store *s, int rc)
+{
+    if (rc == CHSM_OK)
+        return chsm_store_commit(s);
+    chsm_store_rollback(s);
+    return rc;
+}

@@ -224,10 +224,7 @@ static void put_doc(chsm_request *req, chsm_response *res, const char *type, int
                        .created_ms = old.created_ms};
     if (rc == CHSM_OK)
         rc = chsm_resources_put(s, &r);
-    if (rc == CHSM_OK)
-        rc = chsm_store_commit(s);
-    else
-        chsm_store_rollback(s);
+    rc = chsm_provider_finish_tx(s, rc);
     if (rc != CHSM_OK) {
         cJSON_Delete(doc);
         chsm_provider_store_error(res, rc);

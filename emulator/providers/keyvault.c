@@ -331,10 +331,7 @@ static void put_hsm(chsm_request *req, chsm_response *res)
                        .created_ms = old.created_ms};
     if (rc == CHSM_OK)
         rc = chsm_resources_put(s, &r);
-    if (rc == CHSM_OK)
-        rc = chsm_store_commit(s);
-    else
-        chsm_store_rollback(s);
+    rc = chsm_provider_finish_tx(s, rc);
     if (rc != CHSM_OK) {
         chsm_provider_store_error(res, rc);
         goto out;
@@ -429,10 +426,7 @@ static void patch_hsm(chsm_request *req, chsm_response *res)
                       chsm_arm_system_data(req, chsm_json_obj(r.body, "systemData")));
         rc = chsm_resources_put(s, &r);
     }
-    if (rc == CHSM_OK)
-        rc = chsm_store_commit(s);
-    else
-        chsm_store_rollback(s);
+    rc = chsm_provider_finish_tx(s, rc);
     if (rc == CHSM_ENOTFOUND)
         not_found(res, name);
     else if (rc != CHSM_OK)
@@ -464,10 +458,7 @@ static void delete_hsm(chsm_request *req, chsm_response *res)
     }
     if (rc == CHSM_OK)
         rc = chsm_lro_begin(req->app, KIND_DELETE, id, NULL, &op);
-    if (rc == CHSM_OK)
-        rc = chsm_store_commit(s);
-    else
-        chsm_store_rollback(s);
+    rc = chsm_provider_finish_tx(s, rc);
     if (rc == CHSM_ENOTFOUND) {
         chsm_arm_json(res, 204, NULL);
     } else if (rc != CHSM_OK) {
@@ -801,10 +792,7 @@ static void put_vault(chsm_request *req, chsm_response *res)
                        .body = doc,
                        .created_ms = old.created_ms};
     rc = chsm_resources_put(s, &r);
-    if (rc == CHSM_OK)
-        rc = chsm_store_commit(s);
-    else
-        chsm_store_rollback(s);
+    rc = chsm_provider_finish_tx(s, rc);
     if (rc != CHSM_OK) {
         chsm_provider_store_error(res, rc);
         goto out;
@@ -869,10 +857,7 @@ static void delete_vault(chsm_request *req, chsm_response *res)
             rc = chsm_resources_delete(s, id);
         free(under);
     }
-    if (rc == CHSM_OK)
-        rc = chsm_store_commit(s);
-    else
-        chsm_store_rollback(s);
+    rc = chsm_provider_finish_tx(s, rc);
     if (rc != CHSM_OK)
         chsm_provider_store_error(res, rc);
     else
@@ -940,10 +925,7 @@ static void update_access_policies(chsm_request *req, chsm_response *res)
                       chsm_arm_system_data(req, chsm_json_obj(r.body, "systemData")));
         rc = chsm_resources_put(s, &r);
     }
-    if (rc == CHSM_OK)
-        rc = chsm_store_commit(s);
-    else
-        chsm_store_rollback(s);
+    rc = chsm_provider_finish_tx(s, rc);
     if (rc == CHSM_ENOTFOUND) {
         vault_not_found(res, name);
     } else if (rc != CHSM_OK) {

@@ -241,10 +241,7 @@ static void put_vault(chsm_request *req, chsm_response *res)
         cJSON_Delete(d1);
         cJSON_Delete(d2);
     }
-    if (rc == CHSM_OK)
-        rc = chsm_store_commit(s);
-    else
-        chsm_store_rollback(s);
+    rc = chsm_provider_finish_tx(s, rc);
     if (rc != CHSM_OK) {
         cJSON_Delete(doc);
         chsm_provider_store_error(res, rc);
@@ -295,10 +292,7 @@ static void delete_vault(chsm_request *req, chsm_response *res)
         rc = chsm_resources_delete_under(s, id, NULL);
         if (rc == CHSM_OK)
             rc = chsm_resources_delete(s, id);
-        if (rc == CHSM_OK)
-            rc = chsm_store_commit(s);
-        else
-            chsm_store_rollback(s);
+        rc = chsm_provider_finish_tx(s, rc);
     }
     if (rc == CHSM_ENOTFOUND)
         chsm_arm_json(res, 204, NULL);
@@ -1556,17 +1550,23 @@ static int run_protect(chsm_app *app, chsm_op *op)
     return rc == CHSM_OK ? job_result(op, job) : rc;
 }
 
+/* load_op_item loads the protected item operation op works on; when it was deleted meanwhile
+ * the operation fails (BMSUserErrorProtectedItemNotFound) and the answer is CHSM_ENOTFOUND. */
+static int load_op_item(chsm_app *app, chsm_op *op, chsm_resource *item)
+{
+    int rc = chsm_resources_get(app->store, op->resource_id, item);
+    if (rc == CHSM_ENOTFOUND)
+        chsm_lro_fail(op, "BMSUserErrorProtectedItemNotFound", "The protected item was deleted.");
+    return rc;
+}
+
 static int run_stop(chsm_app *app, chsm_op *op)
 {
     const char *vault_id = chsm_json_str(op->params, "vaultId");
     chsm_resource item;
-    int rc = chsm_resources_get(app->store, op->resource_id, &item);
-    if (rc == CHSM_ENOTFOUND) {
-        chsm_lro_fail(op, "BMSUserErrorProtectedItemNotFound", "The protected item was deleted.");
-        return CHSM_OK;
-    }
+    int rc = load_op_item(app, op, &item);
     if (rc != CHSM_OK)
-        return rc;
+        return rc == CHSM_ENOTFOUND ? CHSM_OK : rc;
     cJSON *p = chsm_json_obj(item.body, "properties");
     chsm_json_set_str(p, "protectionState", "ProtectionStopped");
     chsm_json_set_str(p, "policyId", "");
@@ -1584,13 +1584,9 @@ static int run_backup(chsm_app *app, chsm_op *op)
 {
     const char *vault_id = chsm_json_str(op->params, "vaultId");
     chsm_resource item;
-    int rc = chsm_resources_get(app->store, op->resource_id, &item);
-    if (rc == CHSM_ENOTFOUND) {
-        chsm_lro_fail(op, "BMSUserErrorProtectedItemNotFound", "The protected item was deleted.");
-        return CHSM_OK;
-    }
+    int rc = load_op_item(app, op, &item);
     if (rc != CHSM_OK)
-        return rc;
+        return rc == CHSM_ENOTFOUND ? CHSM_OK : rc;
     cJSON *p = chsm_json_obj(item.body, "properties");
     const char *src = chsm_json_str(p, "sourceResourceId");
     const char *container = chsm_json_str(p, "containerName");
