@@ -109,19 +109,27 @@ CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 
 /* ---- attributes ---- */
 
+/* enter_object is p11_enter_session that also finds object hObject of the session's slot; on
+ * failure the lock is released again. */
+static CK_RV enter_object(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, p11_session **s,
+                          p11_slot **slot, p11_object **o)
+{
+    CK_RV rv = p11_enter_session(hSession, s, slot);
+    if (rv == CKR_OK && (rv = p11_object_for(*s, hObject, 0, o)) != CKR_OK)
+        p11_leave(rv);
+    return rv;
+}
+
 /* C_GetAttributeValue reads attributes of a key (sensitive and missing ones give -1). */
 CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                           CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
-    CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
     p11_session *s;
     p11_slot *slot;
     p11_object *o;
-    if ((rv = p11_session_for(hSession, &s, &slot)) != CKR_OK ||
-        (rv = p11_object_for(s, hObject, 0, &o)) != CKR_OK)
-        return p11_leave(rv);
+    CK_RV rv = enter_object(hSession, hObject, &s, &slot, &o);
+    if (rv != CKR_OK)
+        return rv;
     if (!pTemplate && ulCount)
         return p11_leave(CKR_ARGUMENTS_BAD);
     if (p11_attr_needs_spki(o, pTemplate, ulCount) && (rv = p11_fetch_spki(slot, o)) != CKR_OK)
@@ -133,16 +141,13 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
 CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                           CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
-    CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
     p11_session *s;
     p11_slot *slot;
     p11_object *o;
     cJSON *patch = NULL;
-    if ((rv = p11_session_for(hSession, &s, &slot)) != CKR_OK ||
-        (rv = p11_object_for(s, hObject, 0, &o)) != CKR_OK)
-        return p11_leave(rv);
+    CK_RV rv = enter_object(hSession, hObject, &s, &slot, &o);
+    if (rv != CKR_OK)
+        return rv;
     if (!pTemplate && ulCount)
         return p11_leave(CKR_ARGUMENTS_BAD);
     if ((rv = rw_ok(s, p11_key_bool(o->key, "token"))) != CKR_OK ||
@@ -199,15 +204,13 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_
 /* C_DestroyObject deletes a key from the HSM. */
 CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 {
-    CK_RV rv = p11_enter();
-    if (rv != CKR_OK)
-        return rv;
     p11_session *s;
     p11_slot *slot;
     p11_object *o;
-    if ((rv = p11_session_for(hSession, &s, &slot)) != CKR_OK ||
-        (rv = p11_object_for(s, hObject, 0, &o)) != CKR_OK ||
-        (rv = rw_ok(s, p11_key_bool(o->key, "token"))) != CKR_OK)
+    CK_RV rv = enter_object(hSession, hObject, &s, &slot, &o);
+    if (rv != CKR_OK)
+        return rv;
+    if ((rv = rw_ok(s, p11_key_bool(o->key, "token"))) != CKR_OK)
         return p11_leave(rv);
     chsmc_error e;
     chsmc_error_clear(&e);
