@@ -9,6 +9,7 @@
  * ".../providers/Microsoft.Authorization/...", so they never shadow another
  * provider's routes. docs/providers.md lists the choices made where Azure's
  * behaviour is not documented. */
+#include "providers/answers.h"
 #include "providers/managed_identity.h"
 #include "providers/provider.h"
 
@@ -33,12 +34,6 @@
 #define AUTHZ "/providers/Microsoft.Authorization"
 #define RA_SEGMENT AUTHZ "/roleAssignments/"
 #define MAX_SCOPE_SEGMENTS 32
-
-static void store_error(chsm_response *res, int rc)
-{
-    chsm_arm_error(res, 500, "InternalServerError", "The state store failed: %s.",
-                   chsm_status_str(rc));
-}
 
 /* ---- scopes ---- */
 
@@ -87,7 +82,7 @@ static int parse_scope(chsm_request *req, chsm_response *res, int check_exists, 
     chsm_buf_printf(&b, "/%s", cap ? cap : "");
     si->scope = chsm_buf_steal(&b);
     if (!si->scope) {
-        store_error(res, CHSM_ENOMEM);
+        chsm_provider_store_error(res, CHSM_ENOMEM);
         return 1;
     }
     size_t len = strlen(si->scope);
@@ -97,7 +92,7 @@ static int parse_scope(chsm_request *req, chsm_response *res, int check_exists, 
         return 0; /* the root scope */
     char *copy = chsm_strdup(si->scope + 1);
     if (!copy) {
-        store_error(res, CHSM_ENOMEM);
+        chsm_provider_store_error(res, CHSM_ENOMEM);
         return 1;
     }
     char *segs[MAX_SCOPE_SEGMENTS];
@@ -132,7 +127,7 @@ static int parse_scope(chsm_request *req, chsm_response *res, int check_exists, 
                 si->resource_id = chsm_buf_steal(&id);
                 if (!si->resource_id) {
                     free(copy);
-                    store_error(res, CHSM_ENOMEM);
+                    chsm_provider_store_error(res, CHSM_ENOMEM);
                     return 1;
                 }
                 snprintf(si->resource, sizeof si->resource, "%s/%s/%s", segs[5], segs[6], segs[7]);
@@ -153,7 +148,7 @@ static int parse_scope(chsm_request *req, chsm_response *res, int check_exists, 
     if (si->resource_id) {
         int exists = chsm_resources_exists(req->app->store, si->resource_id);
         if (exists < 0) {
-            store_error(res, exists);
+            chsm_provider_store_error(res, exists);
             return 1;
         }
         if (!exists) {
@@ -214,7 +209,7 @@ static int parse_filter(chsm_request *req, chsm_response *res, filter *f)
         return 0;
     char *text = chsm_strdup(raw);
     if (!text) {
-        store_error(res, CHSM_ENOMEM);
+        chsm_provider_store_error(res, CHSM_ENOMEM);
         return 1;
     }
     for (char *c = text; *c; c++)
@@ -388,7 +383,7 @@ static void put_assignment(chsm_request *req, chsm_response *res)
     }
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     began = 1;
@@ -406,7 +401,7 @@ static void put_assignment(chsm_request *req, chsm_response *res)
         goto out;
     }
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     /* A known managed identity is a service principal: Azure resolves the
@@ -414,7 +409,7 @@ static void put_assignment(chsm_request *req, chsm_response *res)
     chsm_msi_info msi;
     rc = chsm_msi_find_by_principal_id(req->app, principal, &msi, NULL, 0);
     if (rc != CHSM_OK && rc != CHSM_ENOTFOUND) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     if (rc == CHSM_OK) {
@@ -431,13 +426,13 @@ static void put_assignment(chsm_request *req, chsm_response *res)
         ptype = "User"; /* the spec's default */
     id = assignment_id(&si, name);
     if (!id) {
-        store_error(res, CHSM_ENOMEM);
+        chsm_provider_store_error(res, CHSM_ENOMEM);
         goto out;
     }
     rc = chsm_resources_get(s, id, &old);
     int existed = rc == CHSM_OK;
     if (rc != CHSM_OK && rc != CHSM_ENOTFOUND) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     if (existed && !assignment_matches(old.body, principal, guid)) {
@@ -452,7 +447,7 @@ static void put_assignment(chsm_request *req, chsm_response *res)
         size_t n = 0;
         rc = chsm_resources_list(s, &q, &rows, &n);
         if (rc != CHSM_OK) {
-            store_error(res, rc);
+            chsm_provider_store_error(res, rc);
             goto out;
         }
         const char *dup = NULL;
@@ -508,7 +503,7 @@ static void put_assignment(chsm_request *req, chsm_response *res)
         chsm_store_rollback(s);
     began = 0;
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     chsm_arm_json(res, existed ? 200 : 201, body);
@@ -536,7 +531,7 @@ static void get_assignment(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND) {
         assignment_not_found(res, name);
     } else if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         chsm_arm_json(res, 200, r.body);
         r.body = NULL;
@@ -559,7 +554,7 @@ static void delete_assignment(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = id ? chsm_store_begin(s) : CHSM_ENOMEM;
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     rc = chsm_resources_get(s, id, &r);
@@ -573,7 +568,7 @@ static void delete_assignment(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND) {
         chsm_arm_json(res, 204, NULL);
     } else if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         chsm_arm_json(res, 200, r.body);
         r.body = NULL;
@@ -607,7 +602,7 @@ static void list_assignments(chsm_request *req, chsm_response *res)
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     cJSON *items = cJSON_CreateArray();
@@ -660,7 +655,7 @@ static void get_definition(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND)
         role_not_found(res, guid);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, 200, role);
 out:
@@ -740,7 +735,7 @@ static void list_definitions(chsm_request *req, chsm_response *res)
     int rc = custom_roles(req->app, &rows, &n);
     if (rc != CHSM_OK) {
         cJSON_Delete(items);
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -872,7 +867,7 @@ static void put_definition(chsm_request *req, chsm_response *res)
     }
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     began = 1;
@@ -892,7 +887,7 @@ static void put_definition(chsm_request *req, chsm_response *res)
     }
     rc = custom_roles(req->app, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -908,7 +903,7 @@ static void put_definition(chsm_request *req, chsm_response *res)
     rc = id ? chsm_resources_get(s, id, &old) : CHSM_ENOMEM;
     int existed = rc == CHSM_OK;
     if (rc != CHSM_OK && rc != CHSM_ENOTFOUND) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     char now[40];
@@ -946,7 +941,7 @@ static void put_definition(chsm_request *req, chsm_response *res)
         chsm_store_rollback(s);
     began = 0;
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     chsm_arm_json(res, existed ? 200 : 201, body);
@@ -990,7 +985,7 @@ static void delete_definition(chsm_request *req, chsm_response *res)
     id = chsm_rbac_custom_role_id(guid);
     int rc = id ? chsm_store_begin(s) : CHSM_ENOMEM;
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     began = 1;
@@ -1000,13 +995,13 @@ static void delete_definition(chsm_request *req, chsm_response *res)
         goto out;
     }
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     chsm_resource_query q = {.type = CHSM_RBAC_ASSIGNMENT_TYPE};
     rc = chsm_resources_list(s, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -1028,7 +1023,7 @@ static void delete_definition(chsm_request *req, chsm_response *res)
         chsm_store_rollback(s);
     began = 0;
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     render_custom(r.body, si.sub[0] ? si.sub : NULL, guid);

@@ -7,6 +7,7 @@
  * The ARM document of a cluster lives in the generic resources table; its HSM
  * (activation, users, keys) lives in hsm/ and is overlaid when rendering, so
  * activationState has one source of truth. */
+#include "providers/answers.h"
 #include "providers/provider.h"
 
 #include "app/app.h"
@@ -56,12 +57,6 @@
 
 /* ---- small helpers ---- */
 
-static void store_error(chsm_response *res, int rc)
-{
-    chsm_arm_error(res, 500, "InternalServerError", "The state store failed: %s.",
-                   chsm_status_str(rc));
-}
-
 static int valid_cluster_name(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
@@ -90,7 +85,7 @@ static int cluster_params(chsm_request *req, chsm_response *res, const char **na
         return 1;
     }
     *id = chsm_arm_resource_id(sub, rg, CLUSTER_TYPE, *name);
-    return *id ? 0 : (store_error(res, CHSM_ENOMEM), 1);
+    return *id ? 0 : (chsm_provider_store_error(res, CHSM_ENOMEM), 1);
 }
 
 static void not_found(chsm_request *req, chsm_response *res, const char *name)
@@ -200,7 +195,7 @@ static int load_cluster(chsm_request *req, chsm_response *res, const char *name,
         return 1;
     }
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return 1;
     }
     return 0;
@@ -305,7 +300,7 @@ static int build_identity(chsm_request *req, chsm_response *res, const cJSON *in
                            "(Microsoft.ManagedIdentity/userAssignedIdentities) first.",
                            rid);
         } else {
-            store_error(res, rc);
+            chsm_provider_store_error(res, rc);
         }
         cJSON_Delete(names);
         return 1;
@@ -437,7 +432,7 @@ static void put_cluster(chsm_request *req, chsm_response *res)
     int rc = chsm_resources_get(s, id, &old);
     int existed = rc == CHSM_OK;
     if (rc != CHSM_OK && rc != CHSM_ENOTFOUND) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     const cJSON *in_sku = cJSON_GetObjectItem(in, "sku");
@@ -525,7 +520,7 @@ static void put_cluster(chsm_request *req, chsm_response *res)
 
     rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     int have_hsm = chsm_hsm_repo_cluster_get(s, id, &hc) == CHSM_OK;
@@ -550,7 +545,7 @@ static void put_cluster(chsm_request *req, chsm_response *res)
     else
         chsm_store_rollback(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     chsm_arm_json(res, existed ? 200 : 201, render(req->app, doc));
@@ -606,7 +601,7 @@ static void patch_cluster(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     chsm_resource cur = {0};
@@ -632,7 +627,7 @@ static void patch_cluster(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND)
         not_found(req, res, name);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, 200, render(req->app, cur.body));
     chsm_resource_clear(&cur);
@@ -672,7 +667,7 @@ static void delete_cluster(chsm_request *req, chsm_response *res)
     chsm_op op = {0};
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         free(id);
         return;
     }
@@ -692,7 +687,7 @@ static void delete_cluster(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND) {
         chsm_arm_json(res, 204, NULL);
     } else if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         chsm_arm_json(res, 202, NULL);
         operation_location(req, res, chsm_json_str(r.body, "location"), op.id);
@@ -724,7 +719,7 @@ static void list_clusters(chsm_request *req, chsm_response *res, const char *rg)
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     for (size_t i = 0; i < n && i < LIST_PAGE; i++)
@@ -1328,14 +1323,14 @@ static void start_job(chsm_request *req, chsm_response *res, const char *kind)
         if (rc == CHSM_ECONFLICT || rc == CHSM_ENOTFOUND)
             chsm_arm_error_target(res, 400, code, "identity", "%s", msg);
         else
-            store_error(res, rc);
+            chsm_provider_store_error(res, rc);
         goto out;
     }
     if (!restore) {
         chsm_hsm_cluster c;
         rc = chsm_hsm_repo_cluster_get(req->app->store, id, &c);
         if (rc != CHSM_OK) {
-            store_error(res, rc);
+            chsm_provider_store_error(res, rc);
             goto out;
         }
         if (strcmp(c.activation, CHSM_HSM_ACTIVE) != 0) {
@@ -1352,7 +1347,7 @@ static void start_job(chsm_request *req, chsm_response *res, const char *kind)
     chsm_store *s = req->app->store;
     rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     int busy = chsm_ops_running_for(s, id, "cloudHsmClusters/*");
@@ -1364,7 +1359,7 @@ static void start_job(chsm_request *req, chsm_response *res, const char *kind)
                            "wait for it to finish.",
                            name);
         else
-            store_error(res, busy);
+            chsm_provider_store_error(res, busy);
         goto out;
     }
     cJSON *params = cJSON_CreateObject();
@@ -1386,7 +1381,7 @@ static void start_job(chsm_request *req, chsm_response *res, const char *kind)
     else
         chsm_store_rollback(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     /* As the real service: 202, no body, Location to the job's status URL (Location polling,
@@ -1475,7 +1470,7 @@ static void get_job_status(chsm_request *req, chsm_response *res, int restore)
         goto out;
     }
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     if (strcmp(op.status, CHSM_OP_IN_PROGRESS) == 0) {
@@ -1556,7 +1551,7 @@ static void get_operation_result(chsm_request *req, chsm_response *res)
         chsm_arm_error(res, 404, "OperationNotFound", "The operation '%.64s' was not found.",
                        opid ? opid : "");
     } else if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else if (strcmp(op.status, CHSM_OP_IN_PROGRESS) == 0) {
         char *url = chsm_arm_abs_url(req, req->raw_path);
         if (url)
@@ -1599,7 +1594,7 @@ static int pec_setup(chsm_request *req, chsm_response *res, char **cluster_id, c
         if (exists == 0)
             not_found(req, res, name);
         else
-            store_error(res, exists);
+            chsm_provider_store_error(res, exists);
         free(*cluster_id);
         return 1;
     }
@@ -1630,7 +1625,7 @@ static void list_pecs(chsm_request *req, chsm_response *res)
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         cJSON *items = cJSON_CreateArray();
         for (size_t i = 0; i < n; i++) {
@@ -1656,7 +1651,7 @@ static void get_pec(chsm_request *req, chsm_response *res)
         chsm_arm_error(res, 404, "ResourceNotFound",
                        "The private endpoint connection '%s' was not found.", pec);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else {
         chsm_arm_json(res, 200, r.body);
         r.body = NULL;
@@ -1697,7 +1692,7 @@ static void put_pec(chsm_request *req, chsm_response *res)
     }
     int rc = chsm_resources_get(req->app->store, pid, &old);
     if (rc != CHSM_OK && rc != CHSM_ENOTFOUND) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     char etag[40];
@@ -1730,7 +1725,7 @@ static void put_pec(chsm_request *req, chsm_response *res)
                        .created_ms = old.created_ms};
     rc = chsm_resources_put(req->app->store, &r);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     chsm_arm_json(res, 200, doc);
@@ -1766,7 +1761,7 @@ static void delete_pec(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND) {
         chsm_arm_json(res, 204, NULL);
     } else if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         chsm_resources_get(s, cid, &cl);
         chsm_arm_json(res, 202, NULL);

@@ -6,6 +6,7 @@
  * written with lowercase "resourcegroups", as the real service and its spec
  * example do; every lookup is case-insensitive anyway. Any api-version is
  * accepted (it must be present). */
+#include "providers/answers.h"
 #include "providers/managed_identity.h"
 #include "providers/provider.h"
 
@@ -28,12 +29,6 @@
 
 #define MSI_TYPE "Microsoft.ManagedIdentity/userAssignedIdentities"
 #define LIST_PAGE 100
-
-static void store_error(chsm_response *res, int rc)
-{
-    chsm_arm_error(res, 500, "InternalServerError", "The state store failed: %s.",
-                   chsm_status_str(rc));
-}
 
 /* identity_id returns the id the real service writes (caller frees). */
 static char *identity_id(const char *sub, const char *rg, const char *name)
@@ -124,12 +119,12 @@ static void put_identity(chsm_request *req, chsm_response *res)
     cJSON *body = NULL;
     int existed = 0;
     if (!loc || !id) {
-        store_error(res, CHSM_ENOMEM);
+        chsm_provider_store_error(res, CHSM_ENOMEM);
         goto out;
     }
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     if (chsm_arm_require_resource_group(req, res, sub, rg)) {
@@ -142,7 +137,7 @@ static void put_identity(chsm_request *req, chsm_response *res)
         rc = CHSM_OK;
     if (rc != CHSM_OK) {
         chsm_store_rollback(s);
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     const char *old_loc = existed ? chsm_json_str(old.body, "location") : NULL;
@@ -198,7 +193,7 @@ static void put_identity(chsm_request *req, chsm_response *res)
     else
         chsm_store_rollback(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     chsm_arm_json(res, existed ? 200 : 201, body);
@@ -226,7 +221,7 @@ static int load(chsm_request *req, chsm_response *res, chsm_resource *r)
     if (rc == CHSM_ENOTFOUND)
         not_found(res, name, rg);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     return rc != CHSM_OK;
 }
 
@@ -255,7 +250,7 @@ static void patch_identity(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         cJSON_Delete(in);
         return;
     }
@@ -275,7 +270,7 @@ static void patch_identity(chsm_request *req, chsm_response *res)
     else
         chsm_store_rollback(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         chsm_arm_json(res, 200, r.body);
         r.body = NULL;
@@ -312,7 +307,7 @@ static void delete_identity(chsm_request *req, chsm_response *res)
     else if (rc == CHSM_ENOTFOUND)
         chsm_arm_json(res, 204, NULL);
     else
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
 }
 
 static void list_identities(chsm_request *req, chsm_response *res, const char *sub, const char *rg)
@@ -326,7 +321,7 @@ static void list_identities(chsm_request *req, chsm_response *res, const char *s
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     cJSON *items = cJSON_CreateArray();

@@ -10,6 +10,7 @@
  * subnet's privateEndpoints. No operation is long-running: PUT answers 201
  * or 200 with provisioningState Succeeded, which is terminal for every
  * poller. */
+#include "providers/answers.h"
 #include "providers/provider.h"
 
 #include "app/app.h"
@@ -36,12 +37,6 @@
 #define PE_TYPE NET "/privateEndpoints"
 #define PLS_CONN_TYPE NET "/privateEndpoints/privateLinkServiceConnections"
 #define MAX_FQDNS 8
-
-static void store_error(chsm_response *res, int rc)
-{
-    chsm_arm_error(res, 500, "InternalServerError", "The state store failed: %s.",
-                   chsm_status_str(rc));
-}
 
 static void not_found(chsm_response *res, const char *type, const char *name, const char *rg)
 {
@@ -113,7 +108,7 @@ static cJSON *common_put_checks(chsm_request *req, chsm_response *res, char **lo
     }
     *location = normalized_location(loc);
     if (!*location) {
-        store_error(res, CHSM_ENOMEM);
+        chsm_provider_store_error(res, CHSM_ENOMEM);
         cJSON_Delete(in);
         return NULL;
     }
@@ -250,7 +245,7 @@ static void put_vnet(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     cJSON *in = common_put_checks(req, res, &loc);
@@ -263,7 +258,7 @@ static void put_vnet(chsm_request *req, chsm_response *res)
     rc = chsm_resources_get(s, id, &old);
     existed = rc == CHSM_OK;
     if (rc != CHSM_OK && rc != CHSM_ENOTFOUND) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto fail;
     }
     const char *old_loc = existed ? chsm_json_str(old.body, "location") : NULL;
@@ -367,7 +362,7 @@ static void put_vnet(chsm_request *req, chsm_response *res)
     else
         chsm_store_rollback(s);
     if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, existed ? 200 : 201, doc);
     if (rc == CHSM_OK)
@@ -399,7 +394,7 @@ static int load_vnet_(chsm_request *req, chsm_response *res, chsm_resource *r, i
     if (rc == CHSM_ENOTFOUND)
         not_found(res, VNET_TYPE, chsm_request_param(req, "virtualNetworkName"), rg);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     return rc != CHSM_OK;
 }
 
@@ -424,7 +419,7 @@ static void delete_vnet(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     chsm_resource r;
@@ -452,7 +447,7 @@ static void delete_vnet(chsm_request *req, chsm_response *res)
         chsm_store_rollback(s);
     chsm_resource_clear(&r);
     if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, 200, NULL);
 }
@@ -475,7 +470,7 @@ static void list_type(chsm_request *req, chsm_response *res, const char *type)
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     cJSON *items = cJSON_CreateArray();
@@ -533,7 +528,7 @@ static void put_subnet(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         cJSON_Delete(in);
         return;
     }
@@ -557,7 +552,7 @@ static void put_subnet(chsm_request *req, chsm_response *res)
     else
         chsm_store_rollback(s);
     if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, existed ? 200 : 201, cJSON_Duplicate(fresh, 1));
     chsm_resource_clear(&r);
@@ -570,7 +565,7 @@ static void delete_subnet(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     chsm_resource r;
@@ -594,7 +589,7 @@ static void delete_subnet(chsm_request *req, chsm_response *res)
         else
             chsm_store_rollback(s);
         if (rc != CHSM_OK)
-            store_error(res, rc);
+            chsm_provider_store_error(res, rc);
         else
             chsm_arm_json(res, 200, NULL);
     }
@@ -779,7 +774,7 @@ static void put_pe(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     char *loc = NULL;
@@ -794,7 +789,7 @@ static void put_pe(chsm_request *req, chsm_response *res)
     rc = chsm_resources_get(s, id, &old);
     int existed = rc == CHSM_OK;
     if (rc != CHSM_OK && rc != CHSM_ENOTFOUND) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto fail;
     }
     const char *old_loc = existed ? chsm_json_str(old.body, "location") : NULL;
@@ -830,7 +825,7 @@ static void put_pe(chsm_request *req, chsm_response *res)
     rc = chsm_resources_get(s, vnet_id, &vnet);
     cJSON *subnet = rc == CHSM_OK ? find_subnet(vnet.body, subnet_name) : NULL;
     if (rc != CHSM_OK && rc != CHSM_ENOTFOUND) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto fail;
     }
     if (!subnet) {
@@ -901,7 +896,7 @@ static void put_pe(chsm_request *req, chsm_response *res)
         chsm_resource_query q = {.type = PE_TYPE, .subscription = sub};
         rc = chsm_resources_list(s, &q, &pes, &npes);
         if (rc != CHSM_OK) {
-            store_error(res, rc);
+            chsm_provider_store_error(res, rc);
             goto fail;
         }
         const cJSON *first = cJSON_GetArrayItem(conns, 0);
@@ -948,7 +943,7 @@ static void put_pe(chsm_request *req, chsm_response *res)
     else
         chsm_store_rollback(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         chsm_arm_json(res, existed ? 200 : 201, doc);
         doc = NULL;
@@ -981,7 +976,7 @@ static int load_pe(chsm_request *req, chsm_response *res, chsm_resource *r, int 
     if (rc == CHSM_ENOTFOUND)
         not_found(res, PE_TYPE, chsm_request_param(req, "privateEndpointName"), rg);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     return rc != CHSM_OK;
 }
 
@@ -1000,7 +995,7 @@ static void delete_pe(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     chsm_resource r, vnet = {0};
@@ -1032,7 +1027,7 @@ static void delete_pe(chsm_request *req, chsm_response *res)
     chsm_resource_clear(&r);
     chsm_resource_clear(&vnet);
     if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, 200, NULL);
 }

@@ -3,6 +3,7 @@
  *
  * Any subscription id is accepted and recorded on first write, since every
  * DR script starts by creating a resource group (New-AzResourceGroup). */
+#include "providers/answers.h"
 #include "providers/provider.h"
 
 #include "app/app.h"
@@ -25,12 +26,6 @@
 #define SUB_TYPE "Microsoft.Resources/subscriptions"
 #define RG_DELETE_KIND "resourceGroups/delete"
 #define LIST_PAGE 100
-
-static void store_error(chsm_response *res, int rc)
-{
-    chsm_arm_error(res, 500, "InternalServerError", "The state store failed: %s.",
-                   chsm_status_str(rc));
-}
 
 static cJSON *subscription_body(const char *sub, const char *tid)
 {
@@ -91,7 +86,7 @@ static void list_subscriptions(chsm_request *req, chsm_response *res)
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     cJSON *items = cJSON_CreateArray();
@@ -150,7 +145,7 @@ static void put_rg(chsm_request *req, chsm_response *res)
     int rc = chsm_store_begin(s);
     int existed = 0;
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     {
@@ -201,7 +196,7 @@ static void put_rg(chsm_request *req, chsm_response *res)
         chsm_store_rollback(s);
     if (rc != CHSM_OK) {
         cJSON_Delete(body);
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     chsm_arm_json(res, existed ? 200 : 201, body);
@@ -226,7 +221,7 @@ static void get_rg(chsm_request *req, chsm_response *res)
         return;
     }
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     chsm_arm_json(res, 200, r.body);
@@ -262,7 +257,7 @@ static void patch_rg(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     chsm_resource r = {0};
     if (chsm_store_begin(s) != CHSM_OK) {
-        store_error(res, CHSM_EIO);
+        chsm_provider_store_error(res, CHSM_EIO);
         cJSON_Delete(in);
         free(id);
         return;
@@ -280,7 +275,7 @@ static void patch_rg(chsm_request *req, chsm_response *res)
         chsm_arm_error(res, 404, "ResourceGroupNotFound", "Resource group '%s' could not be found.",
                        rg);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else {
         chsm_arm_json(res, 200, r.body);
         r.body = NULL;
@@ -312,7 +307,7 @@ static void delete_rg(chsm_request *req, chsm_response *res)
     chsm_resource r = {0};
     chsm_op op = {0};
     if (chsm_store_begin(s) != CHSM_OK) {
-        store_error(res, CHSM_EIO);
+        chsm_provider_store_error(res, CHSM_EIO);
         free(id);
         return;
     }
@@ -333,7 +328,7 @@ static void delete_rg(chsm_request *req, chsm_response *res)
         /* Deleting what is not there is success in ARM: 204. */
         chsm_arm_json(res, 204, NULL);
     } else if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     } else {
         chsm_arm_json(res, 202, NULL);
         set_operation_location(req, res, sub, op.id);
@@ -392,7 +387,7 @@ static void list_rgs(chsm_request *req, chsm_response *res)
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     cJSON *items = cJSON_CreateArray();
@@ -420,7 +415,7 @@ static void get_operation_result(chsm_request *req, chsm_response *res)
         return;
     }
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     if (strcmp(op.status, CHSM_OP_IN_PROGRESS) == 0) {

@@ -9,6 +9,7 @@
  * is seen by both. Creation answers 200 with the finished account (the real
  * service answers 202 and a Location to poll; SDKs accept both). Any
  * api-version is accepted (it must be present). */
+#include "providers/answers.h"
 #include "providers/provider.h"
 
 #include "app/app.h"
@@ -33,12 +34,6 @@
 #define SA_TYPE "Microsoft.Storage/storageAccounts"
 #define CONTAINER_TYPE "Microsoft.Storage/storageAccounts/blobServices/containers"
 #define LIST_PAGE 100
-
-static void store_error(chsm_response *res, int rc)
-{
-    chsm_arm_error(res, 500, "InternalServerError", "The state store failed: %s.",
-                   chsm_status_str(rc));
-}
 
 static char *normalized_location(const char *loc)
 {
@@ -273,12 +268,12 @@ static void put_account(chsm_request *req, chsm_response *res)
     size_t nids = 0;
     int existed = 0;
     if (!loc || !id) {
-        store_error(res, CHSM_ENOMEM);
+        chsm_provider_store_error(res, CHSM_ENOMEM);
         goto out;
     }
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     if (chsm_arm_require_resource_group(req, res, sub, rg)) {
@@ -289,7 +284,7 @@ static void put_account(chsm_request *req, chsm_response *res)
     if (taken != 0) {
         chsm_store_rollback(s);
         if (taken < 0)
-            store_error(res, taken);
+            chsm_provider_store_error(res, taken);
         else
             chsm_arm_error(res, 409, "StorageAccountAlreadyTaken",
                            "The storage account named %s is already taken.", name);
@@ -301,7 +296,7 @@ static void put_account(chsm_request *req, chsm_response *res)
         rc = CHSM_OK;
     if (rc != CHSM_OK) {
         chsm_store_rollback(s);
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     const char *old_loc = existed ? chsm_json_str(old.body, "location") : NULL;
@@ -387,7 +382,7 @@ static void put_account(chsm_request *req, chsm_response *res)
         chsm_store_rollback(s);
     if (rc != CHSM_OK) {
         chsm_blob_repo_ids_free(ids, nids);
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     chsm_blob_arm_remove_files(req->app, ids, nids);
@@ -417,7 +412,7 @@ static int load_account(chsm_request *req, chsm_response *res, chsm_resource *r)
         return 1;
     }
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return 1;
     }
     return 0;
@@ -449,7 +444,7 @@ static void patch_account(chsm_request *req, chsm_response *res)
     chsm_store *s = req->app->store;
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         cJSON_Delete(in);
         return;
     }
@@ -490,7 +485,7 @@ static void patch_account(chsm_request *req, chsm_response *res)
     else
         chsm_store_rollback(s);
     if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, 200, with_endpoints(req, r.body));
     chsm_resource_clear(&r);
@@ -509,7 +504,7 @@ static void delete_account(chsm_request *req, chsm_response *res)
     int rc = id ? chsm_store_begin(s) : CHSM_ENOMEM;
     if (rc != CHSM_OK) {
         free(id);
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     rc = chsm_resources_delete(s, id);
@@ -535,7 +530,7 @@ static void delete_account(chsm_request *req, chsm_response *res)
     }
     if (rc != CHSM_OK) {
         chsm_blob_repo_ids_free(ids, nids);
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     chsm_blob_arm_remove_files(req->app, ids, nids);
@@ -553,7 +548,7 @@ static void list_accounts(chsm_request *req, chsm_response *res, const char *sub
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     cJSON *items = cJSON_CreateArray();
@@ -615,7 +610,7 @@ static int load_keys(chsm_request *req, chsm_response *res, chsm_blob_account *a
     int rc = chsm_blob_arm_account_get(req->app, r.name, a);
     chsm_resource_clear(&r);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return 1;
     }
     return 0;
@@ -648,7 +643,7 @@ static void regenerate_key(chsm_request *req, chsm_response *res)
         return;
     int rc = chsm_blob_arm_regenerate_key(req->app, a.name, which, &a);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     chsm_arm_json(res, 200, keys_body(&a));
@@ -683,7 +678,7 @@ static void check_name_availability(chsm_request *req, chsm_response *res)
         if (taken < 0) {
             cJSON_Delete(out);
             cJSON_Delete(in);
-            store_error(res, taken);
+            chsm_provider_store_error(res, taken);
             return;
         }
         cJSON_AddBoolToObject(out, "nameAvailable", !taken);
@@ -852,7 +847,7 @@ static void put_container_common(chsm_request *req, chsm_response *res, int patc
         goto out;
     }
     if (rc != CHSM_OK && rc != CHSM_ENOTFOUND) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     char keep[16] = "";
@@ -871,7 +866,7 @@ static void put_container_common(chsm_request *req, chsm_response *res, int patc
     rc = chsm_blob_arm_container_put(req->app, acct.name, cname, effective,
                                      metadata ? metadata : (patch ? NULL : "{}"), &created, &c);
     if (rc != CHSM_OK) {
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         goto out;
     }
     chsm_arm_json(res, created ? 201 : 200, container_body(&acct, &c, 1));
@@ -905,7 +900,7 @@ static void get_container(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND)
         container_not_found(res);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, 200, container_body(&acct, &c, 1));
     chsm_blob_container_clear(&c);
@@ -925,7 +920,7 @@ static void delete_container(chsm_request *req, chsm_response *res)
     if (rc == CHSM_ENOTFOUND)
         chsm_arm_json(res, 204, NULL);
     else if (rc != CHSM_OK)
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
     else
         chsm_arm_json(res, 200, NULL);
 }
@@ -942,7 +937,7 @@ static void list_containers(chsm_request *req, chsm_response *res)
                                            &rows, &n);
     if (rc != CHSM_OK) {
         chsm_resource_clear(&acct);
-        store_error(res, rc);
+        chsm_provider_store_error(res, rc);
         return;
     }
     cJSON *items = cJSON_CreateArray();
