@@ -122,7 +122,8 @@ def stop_all():
 
 
 def wait_http(host, port, path, tls, deadline_s=30.0, interval=0.0005):
-    """Polls until path answers any HTTP status (returns it) or the deadline passes."""
+    """Polls until path answers any HTTP status but 503 (returns it) or the deadline passes:
+    a listener can answer 503 "starting" for the moment before the emulator calls itself ready."""
     ctx = ssl._create_unverified_context() if tls else None  # loopback probe only
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
@@ -132,7 +133,9 @@ def wait_http(host, port, path, tls, deadline_s=30.0, interval=0.0005):
             c.request("GET", path)
             st = c.getresponse().status
             c.close()
-            return st
+            if st != 503:
+                return st
+            time.sleep(interval)
         except (OSError, http.client.HTTPException):
             time.sleep(interval)
     return None
