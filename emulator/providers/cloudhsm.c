@@ -53,7 +53,6 @@
 #define STATUS_RESTORE_FAILED                                                                      \
     "A restore into an activated Cloud HSM failed and left the cluster nonfunctional; delete and " \
     "re-create it."
-#define LIST_PAGE 100
 
 /* ---- small helpers ---- */
 
@@ -697,45 +696,26 @@ static void delete_cluster(chsm_request *req, chsm_response *res)
     free(id);
 }
 
+/* render_listed renders a listed cluster once a due provisioning has finished (caller
+ * frees), as a GET would; NULL when it went away meanwhile. */
+static cJSON *render_listed(const chsm_request *req, const cJSON *doc)
+{
+    const char *id = chsm_json_str(doc, "id");
+    if (!id)
+        return render(req->app, doc);
+    complete_provisioning(req->app, id);
+    chsm_resource fresh;
+    if (chsm_resources_get(req->app->store, id, &fresh) != CHSM_OK)
+        return NULL;
+    cJSON *out = render(req->app, fresh.body);
+    chsm_resource_clear(&fresh);
+    return out;
+}
+
 /* list answers one page of clusters of a subscription (rg NULL) or resource group. */
 static void list_clusters(chsm_request *req, chsm_response *res, const char *rg)
 {
-    const char *sub = chsm_request_param(req, "subscriptionId");
-    if (rg ? chsm_arm_require_resource_group(req, res, sub, rg)
-           : !chsm_arm_valid_subscription(sub)) {
-        if (!rg)
-            chsm_arm_error(res, 400, "InvalidSubscriptionId",
-                           "The provided subscription identifier '%.100s' is malformed or "
-                           "invalid.",
-                           sub ? sub : "");
-        return;
-    }
-    chsm_resource_query q = {.type = CLUSTER_TYPE,
-                             .subscription = sub,
-                             .resource_group = rg,
-                             .after_id = chsm_request_query(req, "$skiptoken"),
-                             .limit = LIST_PAGE + 1};
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
-    if (rc != CHSM_OK) {
-        chsm_provider_store_error(res, rc);
-        return;
-    }
-    for (size_t i = 0; i < n && i < LIST_PAGE; i++)
-        complete_provisioning(req->app, rows[i].id);
-    cJSON *items = cJSON_CreateArray();
-    for (size_t i = 0; i < n && i < LIST_PAGE; i++) {
-        chsm_resource fresh;
-        if (chsm_resources_get(req->app->store, rows[i].id, &fresh) == CHSM_OK) {
-            cJSON_AddItemToArray(items, render(req->app, fresh.body));
-            chsm_resource_clear(&fresh);
-        }
-    }
-    char *next = n > LIST_PAGE ? chsm_arm_next_link(req, rows[LIST_PAGE - 1].id) : NULL;
-    chsm_resources_free(rows, n);
-    chsm_arm_json(res, 200, chsm_arm_list_body(items, next));
-    free(next);
+    chsm_provider_list_page(req, res, rg, CLUSTER_TYPE, render_listed);
 }
 
 static void list_by_rg(chsm_request *req, chsm_response *res)

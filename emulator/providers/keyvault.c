@@ -33,7 +33,6 @@
 #define NS "Microsoft.KeyVault"
 #define KIND_PROVISION "managedHSMs/provision"
 #define KIND_DELETE "managedHSMs/delete"
-#define LIST_PAGE 100
 
 /* hsm_name_ok: 3-24 letters, digits and '-', starting with a letter, ending
  * with a letter or digit, no "--" (the Managed HSM naming rule). */
@@ -507,48 +506,9 @@ static int run_delete(chsm_app *app, chsm_op *op)
     return rc;
 }
 
-/* renderer renders a stored document as its ARM answer (caller frees). */
-typedef cJSON *(*renderer)(const chsm_request *req, const cJSON *doc);
-
-/* list_of_type answers one nextLink page of the subscription's (or resource group rg's)
- * resources of type, each rendered by render_doc. */
-static void list_of_type(chsm_request *req, chsm_response *res, const char *rg, const char *type,
-                         renderer render_doc)
-{
-    const char *sub = chsm_request_param(req, "subscriptionId");
-    if (rg ? chsm_arm_require_resource_group(req, res, sub, rg)
-           : !chsm_arm_valid_subscription(sub)) {
-        if (!rg)
-            chsm_arm_error(res, 400, "InvalidSubscriptionId",
-                           "The provided subscription identifier '%.100s' is malformed or "
-                           "invalid.",
-                           sub ? sub : "");
-        return;
-    }
-    chsm_resource_query q = {.type = type,
-                             .subscription = sub,
-                             .resource_group = rg,
-                             .after_id = chsm_request_query(req, "$skiptoken"),
-                             .limit = LIST_PAGE + 1};
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
-    if (rc != CHSM_OK) {
-        chsm_provider_store_error(res, rc);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (size_t i = 0; i < n && i < LIST_PAGE; i++)
-        cJSON_AddItemToArray(items, render_doc(req, rows[i].body));
-    char *next = n > LIST_PAGE ? chsm_arm_next_link(req, rows[LIST_PAGE - 1].id) : NULL;
-    chsm_resources_free(rows, n);
-    chsm_arm_json(res, 200, chsm_arm_list_body(items, next));
-    free(next);
-}
-
 static void list_hsms(chsm_request *req, chsm_response *res, const char *rg)
 {
-    list_of_type(req, res, rg, NS "/managedHSMs", render);
+    chsm_provider_list_page(req, res, rg, NS "/managedHSMs", render);
 }
 
 static void list_by_rg(chsm_request *req, chsm_response *res)
@@ -867,7 +827,7 @@ static void delete_vault(chsm_request *req, chsm_response *res)
 
 static void list_vaults(chsm_request *req, chsm_response *res, const char *rg)
 {
-    list_of_type(req, res, rg, VAULT_TYPE, render_vault);
+    chsm_provider_list_page(req, res, rg, VAULT_TYPE, render_vault);
 }
 
 static void list_vaults_by_rg(chsm_request *req, chsm_response *res)

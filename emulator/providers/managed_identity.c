@@ -28,7 +28,6 @@
 #include <string.h>
 
 #define MSI_TYPE "Microsoft.ManagedIdentity/userAssignedIdentities"
-#define LIST_PAGE 100
 
 /* identity_id returns the id the real service writes (caller frees). */
 static char *identity_id(const char *sub, const char *rg, const char *name)
@@ -310,50 +309,14 @@ static void delete_identity(chsm_request *req, chsm_response *res)
         chsm_provider_store_error(res, rc);
 }
 
-static void list_identities(chsm_request *req, chsm_response *res, const char *sub, const char *rg)
-{
-    chsm_resource_query q = {.type = MSI_TYPE,
-                             .subscription = sub,
-                             .resource_group = rg,
-                             .after_id = chsm_request_query(req, "$skiptoken"),
-                             .limit = LIST_PAGE + 1};
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
-    if (rc != CHSM_OK) {
-        chsm_provider_store_error(res, rc);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (size_t i = 0; i < n && i < LIST_PAGE; i++) {
-        cJSON_AddItemToArray(items, rows[i].body);
-        rows[i].body = NULL;
-    }
-    char *next = n > LIST_PAGE ? chsm_arm_next_link(req, rows[LIST_PAGE - 1].id) : NULL;
-    chsm_resources_free(rows, n);
-    chsm_arm_json(res, 200, chsm_arm_list_body(items, next));
-    free(next);
-}
-
 static void list_by_rg(chsm_request *req, chsm_response *res)
 {
-    const char *sub = chsm_request_param(req, "subscriptionId");
-    const char *rg = chsm_request_param(req, "resourceGroupName");
-    if (chsm_arm_require_resource_group(req, res, sub, rg))
-        return;
-    list_identities(req, res, sub, rg);
+    chsm_provider_list_page(req, res, chsm_request_param(req, "resourceGroupName"), MSI_TYPE, NULL);
 }
 
 static void list_by_subscription(chsm_request *req, chsm_response *res)
 {
-    const char *sub = chsm_request_param(req, "subscriptionId");
-    if (!chsm_arm_valid_subscription(sub)) {
-        chsm_arm_error(res, 400, "InvalidSubscriptionId",
-                       "The provided subscription identifier '%.100s' is malformed or invalid.",
-                       sub);
-        return;
-    }
-    list_identities(req, res, sub, NULL);
+    chsm_provider_list_page(req, res, NULL, MSI_TYPE, NULL);
 }
 
 static void fill_info(const cJSON *body, chsm_msi_info *info)

@@ -537,48 +537,15 @@ static void delete_account(chsm_request *req, chsm_response *res)
     chsm_arm_json(res, deleted ? 200 : 204, NULL);
 }
 
-static void list_accounts(chsm_request *req, chsm_response *res, const char *sub, const char *rg)
-{
-    chsm_resource_query q = {.type = SA_TYPE,
-                             .subscription = sub,
-                             .resource_group = rg,
-                             .after_id = chsm_request_query(req, "$skiptoken"),
-                             .limit = LIST_PAGE + 1};
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
-    if (rc != CHSM_OK) {
-        chsm_provider_store_error(res, rc);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (size_t i = 0; i < n && i < LIST_PAGE; i++)
-        cJSON_AddItemToArray(items, with_endpoints(req, rows[i].body));
-    char *next = n > LIST_PAGE ? chsm_arm_next_link(req, rows[LIST_PAGE - 1].id) : NULL;
-    chsm_resources_free(rows, n);
-    chsm_arm_json(res, 200, chsm_arm_list_body(items, next));
-    free(next);
-}
-
 static void list_by_rg(chsm_request *req, chsm_response *res)
 {
-    const char *sub = chsm_request_param(req, "subscriptionId");
-    const char *rg = chsm_request_param(req, "resourceGroupName");
-    if (chsm_arm_require_resource_group(req, res, sub, rg))
-        return;
-    list_accounts(req, res, sub, rg);
+    chsm_provider_list_page(req, res, chsm_request_param(req, "resourceGroupName"), SA_TYPE,
+                            with_endpoints);
 }
 
 static void list_by_subscription(chsm_request *req, chsm_response *res)
 {
-    const char *sub = chsm_request_param(req, "subscriptionId");
-    if (!chsm_arm_valid_subscription(sub)) {
-        chsm_arm_error(res, 400, "InvalidSubscriptionId",
-                       "The provided subscription identifier '%.100s' is malformed or invalid.",
-                       sub);
-        return;
-    }
-    list_accounts(req, res, sub, NULL);
+    chsm_provider_list_page(req, res, NULL, SA_TYPE, with_endpoints);
 }
 
 static cJSON *keys_body(const chsm_blob_account *a)
