@@ -28,9 +28,9 @@
 /* How many requests /_emulator/requests remembers. */
 #define CHSM_JOURNAL_SIZE 1000
 
-/* load_or_create_secrets keeps the token signing key (made in the background
- * when new: app/signing_key.h) and the HSM fleet secret in the store, so tokens and backups stay
- * valid across restarts. */
+/* load_or_create_secrets loads the token signing key (app/signing_key.h: a file in the data
+ * dir, made in the background when new) and loads or makes the HSM fleet secret, kept in the
+ * store, so tokens and backups stay valid across restarts. */
 static int load_or_create_secrets(chsm_app *app, char *err, size_t errlen)
 {
     unsigned char *val = NULL;

@@ -9,6 +9,7 @@
 #include "arm/read_cache.h"
 #include "control/faults.h"
 #include "store/operations.h"
+#include "util/oom.h"
 #include "util/status.h"
 #include "util/text.h"
 
@@ -158,9 +159,12 @@ void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *r
     if (chsm_arm_conditional_begin(req, res, &conditional))
         return;
     size_t first_header = res->nheaders;
+    unsigned long failures = chsm_oom_count();
     route->handler(req, res);
     chsm_arm_conditional_end(req, res, &conditional);
-    if (cacheable && res->status == 200 && chsm_store_generation(app->store) == generation &&
-        chsm_ops_next_due(app->store) == 0)
+    /* Never keep an answer built while an allocation or a store read failed: it may miss
+     * members (app.c turns it into a 500, but a cached copy would outlive that). */
+    if (cacheable && res->status == 200 && chsm_oom_count() == failures &&
+        chsm_store_generation(app->store) == generation && chsm_ops_next_due(app->store) == 0)
         chsm_read_cache_put(app->read_cache, generation, req, res, first_header);
 }
