@@ -40,5 +40,10 @@ p11_anon() {
     P11_OUT=$("${P11_ENV[@]}" pkcs11-tool --module "$P11_MODULE" "$@" 2>&1) || true
 }
 
-# out_has TEXT: the last p11 output contains TEXT.
-out_has() { contains "$P11_OUT" "$1"; }
+# out_has TEXT: the last p11 output contains TEXT; when it does not, the output goes to the log
+# (a failing CI run then shows what pkcs11-tool said).
+out_has() {
+    contains "$P11_OUT" "$1" && return 0
+    printf 'pkcs11-tool said (wanted "%s"):\n%s\n' "$1" "$(printf '%s' "$P11_OUT" | head -20)" >&2
+    return 1
+}
