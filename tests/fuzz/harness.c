@@ -11,6 +11,7 @@
 #include "util/status.h"
 #include "util/text.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,10 @@ void (*fuzz_prepare_hook)(chsm_request *req);
 
 chsm_app *fuzz_app_open(void)
 {
+    /* libFuzzer ends a timed run with exit() and never closes the app, so
+     * OpenSSL's exit-time cleanup would run under any thread still using it
+     * (the signing key's maker): keep OpenSSL alive until the process ends. */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
     chsm_config cfg;
     chsm_config_defaults(&cfg);
     cfg.in_memory = 1;
@@ -30,6 +35,7 @@ chsm_app *fuzz_app_open(void)
     cfg.seed = 1;
     cfg.log_level = CHSM_LOG_ERROR;
     cfg.nfixtures = 0;
+    cfg.key_pool = 0; /* no background key maker: inputs replay the same way */
     cfg.faults_file[0] = '\0';
     chsm_log_set_level(CHSM_LOG_ERROR);
     chsm_app *app = NULL;
