@@ -39,9 +39,10 @@ static void put_crc_le(uint64_t crc, unsigned char out[8])
         out[i] = (unsigned char)(crc >> (8 * i));
 }
 
-int chsm_blob_take_body(chsm_blob_ctx *x, uint64_t limit, char id[33], uint64_t *size,
-                        unsigned char md5[16])
+int chsm_blob_take_body(chsm_blob_ctx *x, uint64_t limit, int may_inline, chsm_blob_body *out)
 {
+    memset(out, 0, sizeof *out);
+    unsigned char *md5 = out->md5;
     const chsm_request *req = x->req;
     const char *cl = chsm_request_header(req, "Content-Length");
     if (!cl) {
@@ -133,17 +134,23 @@ int chsm_blob_take_body(chsm_blob_ctx *x, uint64_t limit, char id[33], uint64_t 
             chsm_response_header(x->res, "x-ms-content-crc64", crc_b64, 1);
         free(crc_b64);
     }
+    out->size = declared;
+    if (may_inline && !req->body_path && req->body_len <= CHSM_BLOB_INLINE_MAX) {
+        chsm_blob_content_new_id(out->content_id);
+        out->inline_content = 1;
+        out->data = req->body_len ? req->body : NULL;
+        return 0;
+    }
     if (req->body_path)
-        rc = chsm_blob_content_import(&x->app->blob->content, req->body_path, id);
+        rc = chsm_blob_content_import(&x->app->blob->content, req->body_path, out->content_id);
     else
         rc = chsm_blob_content_write(&x->app->blob->content,
                                      req->body ? req->body : (const unsigned char *)"",
-                                     req->body_len, id);
+                                     req->body_len, out->content_id);
     if (rc != CHSM_OK) {
         chsm_blob_store_error(x, rc);
         return 1;
     }
-    *size = declared;
     return 0;
 }
 
@@ -195,12 +202,24 @@ void chsm_blob_put_blob(chsm_blob_ctx *x)
     if (!meta)
         return;
     chsm_blob_row row = {0};
-    unsigned char md5[16];
-    if (chsm_blob_take_body(x, CHSM_BLOB_MAX_PUT_BLOB_SIZE, row.content_id, &row.size, md5)) {
+    chsm_blob_body body;
+    if (chsm_blob_take_body(x, CHSM_BLOB_MAX_PUT_BLOB_SIZE, 1, &body)) {
         free(meta);
         return;
     }
-    char *md5_b64 = chsm_crypto_base64_encode(md5, sizeof md5);
+    memcpy(row.content_id, body.content_id, sizeof row.content_id);
+    row.size = body.size;
+    row.inline_content = body.inline_content;
+    unsigned char *altered = NULL; /* inline content a fault rule changed */
+    if (row.inline_content) {
+        row.data = (unsigned char *)body.data; /* the request's; not cleared below */
+        if (chsm_blob_fault_mem(x->app, "blob/PutBlob", "PUT", x->resource, body.data, &row.size,
+                                &altered))
+            row.data = altered;
+    } else {
+        chsm_blob_fault_write(x->app, "blob/PutBlob", x->resource, row.content_id, &row.size);
+    }
+    char *md5_b64 = chsm_crypto_base64_encode(body.md5, sizeof body.md5);
     row.name = x->blob;
     row.metadata = meta;
     row.blocks = "[]";
@@ -213,7 +232,6 @@ void chsm_blob_put_blob(chsm_blob_ctx *x)
     row.cache_control = (char *)header_or(x->req, "x-ms-blob-cache-control", NULL);
     row.content_disposition = (char *)header_or(x->req, "x-ms-blob-content-disposition", NULL);
     row.content_md5 = (char *)(blob_md5 ? blob_md5 : md5_b64);
-    chsm_blob_fault_write(x->app, "blob/PutBlob", x->resource, row.content_id, &row.size);
     chsm_blob_commit opt = {.conditions = x->req};
     if (chsm_blob_store_committed(x->app, x, x->account.name, x->container, &row, &opt) ==
         CHSM_OK) {
@@ -222,6 +240,7 @@ void chsm_blob_put_blob(chsm_blob_ctx *x)
             chsm_response_header(x->res, "Content-MD5", md5_b64, 1);
         chsm_blob_empty_answer(x, 201);
     }
+    free(altered);
     free(md5_b64);
     free(meta);
 }
@@ -256,7 +275,8 @@ static int parse_range(const char *v, uint64_t *start, uint64_t *end, int *open_
 }
 
 /* open_blob loads the blob row and opens its file under the store lock (so
- * a concurrent overwrite cannot remove the file first); answers 404s. */
+ * a concurrent overwrite cannot remove the file first); answers 404s. Inline
+ * content comes with the row (row->data) and *fd stays -1. */
 static int open_blob(chsm_blob_ctx *x, chsm_blob_row *row, int *fd)
 {
     *fd = -1;
@@ -273,7 +293,7 @@ static int open_blob(chsm_blob_ctx *x, chsm_blob_row *row, int *fd)
     }
     chsm_blob_container_clear(&c);
     rc = chsm_blob_repo_blob_get(s, x->account.name, x->container, x->blob, row);
-    if (rc == CHSM_OK)
+    if (rc == CHSM_OK && !row->inline_content)
         rc = chsm_blob_content_open(&x->app->blob->content, row->content_id, fd, NULL);
     chsm_store_commit(s);
     if (rc == CHSM_ENOTFOUND) {
@@ -319,6 +339,32 @@ static void blob_headers(chsm_blob_ctx *x, const chsm_blob_row *row, int full)
     set_if(x, "Content-Disposition", row->content_disposition);
 }
 
+static void close_fd(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+/* answer_content answers status with len bytes of the blob from offset: the
+ * file fd (whose ownership passes to the response), or the row's inline
+ * content copied out (fd < 0; data then holds the bytes from offset). */
+static void answer_content(chsm_blob_ctx *x, int status, int fd, const unsigned char *data,
+                           uint64_t offset, uint64_t len)
+{
+    if (fd >= 0) {
+        chsm_response_set_file(x->res, status, fd, offset, len);
+        return;
+    }
+    char *copy = malloc(len ? (size_t)len : 1);
+    if (!copy) {
+        chsm_blob_store_error(x, CHSM_ENOMEM);
+        return;
+    }
+    if (len)
+        memcpy(copy, data + offset, (size_t)len);
+    chsm_response_set_body(x->res, status, NULL, copy, (size_t)len);
+}
+
 void chsm_blob_get_blob(chsm_blob_ctx *x)
 {
     const char *xr = chsm_request_header(x->req, "x-ms-range");
@@ -343,7 +389,7 @@ void chsm_blob_get_blob(chsm_blob_ctx *x)
         return;
     int cond = chsm_blob_check_conditions(x->req, 1, row.etag, row.modified_ms, 1);
     if (cond != CHSM_BLOB_COND_OK) {
-        close(fd);
+        close_fd(fd);
         if (cond == CHSM_BLOB_COND_NOT_MODIFIED) {
             char etag[48], date[40];
             chsm_blob_quoted_etag(row.etag, etag, sizeof etag);
@@ -360,7 +406,7 @@ void chsm_blob_get_blob(chsm_blob_ctx *x)
         if (start >= size) {
             char cr[64];
             snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
-            close(fd);
+            close_fd(fd);
             chsm_blob_row_clear(&row);
             chsm_response_header(x->res, "Content-Range", cr, 1);
             chsm_blob_error(x, 416, "InvalidRange",
@@ -374,14 +420,21 @@ void chsm_blob_get_blob(chsm_blob_ctx *x)
         len = end - start + 1;
     }
     if (range_md5 && (!ranged || len > RANGE_MD5_MAX)) {
-        close(fd);
+        close_fd(fd);
         chsm_blob_row_clear(&row);
         chsm_blob_error(x, 400, "OutOfRangeInput", "One of the request inputs is out of range.",
                         NULL);
         return;
     }
-    if (!x->head)
+    const unsigned char *data = row.data; /* inline content, or NULL */
+    unsigned char *altered = NULL;        /* inline content a fault rule changed */
+    if (!x->head && fd >= 0) {
         chsm_blob_fault_read(x->app, "blob/GetBlob", x->resource, &fd, &offset, &len);
+    } else if (!x->head && chsm_blob_fault_mem(x->app, "blob/GetBlob", "GET", x->resource,
+                                               data ? data + offset : NULL, &len, &altered)) {
+        data = altered;
+        offset = 0;
+    }
     blob_headers(x, &row, 1);
     if (ranged) {
         char cr[96];
@@ -391,7 +444,12 @@ void chsm_blob_get_blob(chsm_blob_ctx *x)
         set_if(x, "x-ms-blob-content-md5", row.content_md5);
         if (range_md5) {
             unsigned char md5[16];
-            if (chsm_blob_content_digest(fd, offset, len, md5, NULL) == CHSM_OK) {
+            int rc = CHSM_OK;
+            if (fd >= 0)
+                rc = chsm_blob_content_digest(fd, offset, len, md5, NULL);
+            else
+                chsm_crypto_md5(data ? data + offset : (const unsigned char *)"", (size_t)len, md5);
+            if (rc == CHSM_OK) {
                 char *b64 = chsm_crypto_base64_encode(md5, 16);
                 set_if(x, "Content-MD5", b64);
                 free(b64);
@@ -401,7 +459,8 @@ void chsm_blob_get_blob(chsm_blob_ctx *x)
         set_if(x, "Content-MD5", row.content_md5);
     }
     chsm_blob_common_headers(x);
-    chsm_response_set_file(x->res, ranged ? 206 : 200, fd, offset, len);
+    answer_content(x, ranged ? 206 : 200, fd, data, offset, len);
+    free(altered);
     chsm_blob_row_clear(&row);
 }
 
@@ -414,13 +473,13 @@ void chsm_blob_get_blob_properties(chsm_blob_ctx *x)
         return;
     int cond = chsm_blob_check_conditions(x->req, 1, row.etag, row.modified_ms, 1);
     if (cond != CHSM_BLOB_COND_OK) {
-        close(fd);
+        close_fd(fd);
         chsm_blob_answer_conditions(x, cond, "ConditionNotMet", "");
         chsm_blob_row_clear(&row);
         return;
     }
     if (metadata_only) {
-        close(fd);
+        close_fd(fd);
         char etag[48], date[40];
         chsm_blob_quoted_etag(row.etag, etag, sizeof etag);
         chsm_format_http_date(row.modified_ms, date, sizeof date);
@@ -436,9 +495,9 @@ void chsm_blob_get_blob_properties(chsm_blob_ctx *x)
     chsm_response_header(x->res, "x-ms-access-tier", "Hot", 1);
     chsm_response_header(x->res, "x-ms-access-tier-inferred", "true", 1);
     chsm_blob_common_headers(x);
-    /* HEAD answers with the blob's Content-Length, so the file backs the
+    /* HEAD answers with the blob's Content-Length, so the content backs the
      * response even though no byte of it is sent. */
-    chsm_response_set_file(x->res, 200, fd, 0, row.size);
+    answer_content(x, 200, fd, row.data, 0, row.size);
     chsm_blob_row_clear(&row);
 }
 
@@ -580,7 +639,7 @@ void chsm_blob_delete_blob(chsm_blob_ctx *x)
     if (rc == CHSM_OK)
         rc =
             chsm_blob_repo_block_delete_all(s, x->account.name, x->container, x->blob, &ids, &nids);
-    if (rc == CHSM_OK)
+    if (rc == CHSM_OK && !row.inline_content) /* inline content went with its row */
         rc = chsm_blob_repo_ids_add(&ids, &nids, row.content_id);
     if (rc == CHSM_OK)
         rc = chsm_store_commit(s);

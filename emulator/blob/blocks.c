@@ -95,9 +95,11 @@ void chsm_blob_put_block(chsm_blob_ctx *x)
         return;
     }
     chsm_blob_block b = {0};
-    unsigned char md5[16];
-    if (chsm_blob_take_body(x, CHSM_BLOB_MAX_BLOCK_SIZE, b.content_id, &b.size, md5))
+    chsm_blob_body body; /* blocks are always files: Put Block List assembles from them */
+    if (chsm_blob_take_body(x, CHSM_BLOB_MAX_BLOCK_SIZE, 0, &body))
         return;
+    memcpy(b.content_id, body.content_id, sizeof b.content_id);
+    b.size = body.size;
     b.block_id = (char *)bid;
     b.created_ms = chsm_now_ms();
     char replaced[33] = "";
@@ -124,7 +126,7 @@ void chsm_blob_put_block(chsm_blob_ctx *x)
     }
     if (replaced[0])
         chsm_blob_content_remove(&x->app->blob->content, replaced);
-    char *md5_b64 = chsm_crypto_base64_encode(md5, sizeof md5);
+    char *md5_b64 = chsm_crypto_base64_encode(body.md5, sizeof body.md5);
     if (md5_b64)
         chsm_response_header(x->res, "Content-MD5", md5_b64, 1);
     free(md5_b64);
@@ -326,11 +328,20 @@ void chsm_blob_put_block_list(chsm_blob_ctx *x)
     for (size_t i = 0; i < p.n && rc == CHSM_OK; i++) {
         char path[1200];
         const plan_item *it = &p.items[i];
-        rc = chsm_blob_content_path(&x->app->blob->content,
-                                    it->committed ? old.content_id : it->content_id, path,
-                                    sizeof path);
-        if (rc == CHSM_OK)
-            rc = chsm_blob_content_append_file(&w, path, it->committed ? it->offset : 0, it->size);
+        if (it->committed && old.inline_content) {
+            /* A committed block of a blob whose content is in its row. */
+            if (it->offset > old.size || it->size > old.size - it->offset)
+                rc = CHSM_EIO;
+            else if (it->size)
+                rc = chsm_blob_content_append(&w, old.data + it->offset, (size_t)it->size);
+        } else {
+            rc = chsm_blob_content_path(&x->app->blob->content,
+                                        it->committed ? old.content_id : it->content_id, path,
+                                        sizeof path);
+            if (rc == CHSM_OK)
+                rc = chsm_blob_content_append_file(&w, path, it->committed ? it->offset : 0,
+                                                   it->size);
+        }
         cJSON *entry = cJSON_CreateObject();
         cJSON_AddStringToObject(entry, "id", it->id);
         cJSON_AddNumberToObject(entry, "size", (double)it->size);

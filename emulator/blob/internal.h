@@ -32,6 +32,9 @@ struct chsm_app;
 #define CHSM_BLOB_MAX_BLOCKS 50000
 #define CHSM_BLOB_MAX_UNCOMMITTED 100000
 #define CHSM_BLOB_MAX_METADATA 8192
+/* Put Blob content up to this size is kept in the blob's row (SQLite), in the
+ * transaction that makes it visible, instead of a file of its own. */
+#define CHSM_BLOB_INLINE_MAX (64u * 1024)
 
 struct chsm_blob_service {
     chsm_blob_content content;
@@ -132,6 +135,14 @@ void chsm_blob_remove_files(struct chsm_app *app, char **ids, size_t n);
  * commit); returns 1 when a rule fired (*size updated), 0 when none. */
 int chsm_blob_fault_write(struct chsm_app *app, const char *operation, const char *resource,
                           const char *content_id, uint64_t *size);
+/* chsm_blob_fault_mem applies a corruptBlob/truncateBlob rule matching
+ * operation and method ("PUT": on write, "GET": on read) on resource to the
+ * *len bytes at data (inline content): returns 1 when a rule fired, with *out
+ * an altered private copy (caller frees; may be NULL when *len became 0) and
+ * *len updated; 0 when none fired or there was no memory for the copy. */
+int chsm_blob_fault_mem(struct chsm_app *app, const char *operation, const char *method,
+                        const char *resource, const unsigned char *data, uint64_t *len,
+                        unsigned char **out);
 /* chsm_blob_fault_read applies such a rule to what a reader is about to get:
  * fd, offset and len are replaced by an altered private copy; 1 when one fired. */
 int chsm_blob_fault_read(struct chsm_app *app, const char *operation, const char *resource, int *fd,
@@ -160,12 +171,24 @@ void chsm_blob_put_block_list(chsm_blob_ctx *x);
 void chsm_blob_get_block_list(chsm_blob_ctx *x);
 
 /* ---- shared by handlers ---- */
-/* chsm_blob_take_body stores the request body (at most limit bytes) as a new
- * content file after checking Content-Length, Content-MD5 and
- * x-ms-content-crc64; answers the error and returns nonzero on failure.
- * md5 receives the body's MD5; the computed CRC-64 is echoed when one was sent. */
-int chsm_blob_take_body(chsm_blob_ctx *x, uint64_t limit, char id[33], uint64_t *size,
-                        unsigned char md5[16]);
+/* A request body once taken by chsm_blob_take_body. */
+typedef struct chsm_blob_body {
+    char content_id[33]; /* the new content's id */
+    uint64_t size;
+    unsigned char md5[16];
+    /* 1: no file was written; the content is the request body at data (not
+     * owned: it lives as long as the request), to be stored in the row. */
+    int inline_content;
+    const unsigned char *data;
+} chsm_blob_body;
+
+/* chsm_blob_take_body checks Content-Length, Content-MD5 and
+ * x-ms-content-crc64 of the request body (at most limit bytes), then stores it
+ * as a new content file, or, when may_inline and it is at most
+ * CHSM_BLOB_INLINE_MAX bytes held in memory, leaves it for the caller to store
+ * in the row; answers the error and returns nonzero on failure. out->md5
+ * receives the body's MD5; the computed CRC-64 is echoed when one was sent. */
+int chsm_blob_take_body(chsm_blob_ctx *x, uint64_t limit, int may_inline, chsm_blob_body *out);
 /* chsm_blob_md5_header validates a base64 MD5 header value (16 bytes). */
 int chsm_blob_md5_header_ok(const char *v);
 /* chsm_blob_load_container loads x's container or answers 404 ContainerNotFound

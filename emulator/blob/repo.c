@@ -60,6 +60,11 @@ static const char *const blob_steps[] = {
     "  seq INTEGER NOT NULL,"
     "  PRIMARY KEY (account, container, blob, block_id));"
     "CREATE INDEX blob_blocks_by_content ON blob_blocks(content_id);",
+    /* 2: small blobs keep their content in the row (NULL: the file content_id);
+     * only file ids need the index (collection of unreferenced files) */
+    "ALTER TABLE blob_blobs ADD COLUMN data BLOB;"
+    "DROP INDEX blob_blobs_by_content;"
+    "CREATE INDEX blob_blobs_by_content ON blob_blobs(content_id) WHERE data IS NULL;",
 };
 
 /* The blob module's schema, listed in store/schema.c. */
@@ -221,8 +226,8 @@ int chsm_blob_repo_account_delete(chsm_store *s, const char *name, char ***ids, 
     int rc = chsm_store_begin(s);
     if (rc != CHSM_OK)
         return rc;
-    rc = ids_where(s, "SELECT content_id FROM blob_blobs WHERE account = ?", name, NULL, NULL, ids,
-                   nids);
+    rc = ids_where(s, "SELECT content_id FROM blob_blobs WHERE account = ? AND data IS NULL", name,
+                   NULL, NULL, ids, nids);
     if (rc == CHSM_OK)
         rc = ids_where(s, "SELECT content_id FROM blob_blocks WHERE account = ?", name, NULL, NULL,
                        ids, nids);
@@ -347,7 +352,9 @@ int chsm_blob_repo_container_delete(chsm_store *s, const char *account, const ch
     if (rc == CHSM_OK && sqlite3_changes(store_db_(s)) == 0)
         rc = CHSM_ENOTFOUND;
     if (rc == CHSM_OK)
-        rc = ids_where(s, "SELECT content_id FROM blob_blobs WHERE account = ? AND container = ?",
+        rc = ids_where(s,
+                       "SELECT content_id FROM blob_blobs WHERE account = ? AND container = ? "
+                       "AND data IS NULL",
                        account, name, NULL, ids, nids);
     if (rc == CHSM_OK)
         rc = ids_where(s, "SELECT content_id FROM blob_blocks WHERE account = ? AND container = ?",
@@ -426,6 +433,8 @@ void chsm_blob_containers_free(chsm_blob_container *arr, size_t n)
     "name, content_id, size, content_type, content_encoding, content_language, "                   \
     "content_disposition, cache_control, content_md5, metadata, blocks, etag, created_ms, "        \
     "modified_ms"
+/* What a read selects: the columns, then whether the content is inline. */
+#define BLOB_READ_COLUMNS BLOB_COLUMNS ", data IS NOT NULL"
 
 static int row_to_blob(sqlite3_stmt *st, chsm_blob_row *b)
 {
@@ -444,7 +453,28 @@ static int row_to_blob(sqlite3_stmt *st, chsm_blob_row *b)
     copy_col(st, 11, b->etag, sizeof b->etag);
     b->created_ms = sqlite3_column_int64(st, 12);
     b->modified_ms = sqlite3_column_int64(st, 13);
+    b->inline_content = sqlite3_column_int(st, 14) != 0;
     return b->name && b->metadata && b->blocks ? CHSM_OK : CHSM_ENOMEM;
+}
+
+/* row_data copies the inline content of column col into b (it must hold b->size bytes). */
+static int row_data(sqlite3_stmt *st, int col, chsm_blob_row *b)
+{
+    if (!b->inline_content)
+        return CHSM_OK;
+    const void *p = sqlite3_column_blob(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    if (n != b->size)
+        return CHSM_EIO; /* the row disagrees with itself */
+    if (n && !p)
+        return CHSM_ENOMEM; /* SQLite could not allocate the value */
+    if (n == 0)
+        return CHSM_OK;
+    b->data = malloc(n);
+    if (!b->data)
+        return CHSM_ENOMEM;
+    memcpy(b->data, p, n);
+    return CHSM_OK;
 }
 
 int chsm_blob_repo_blob_get(chsm_store *s, const char *account, const char *container,
@@ -452,18 +482,20 @@ int chsm_blob_repo_blob_get(chsm_store *s, const char *account, const char *cont
 {
     memset(out, 0, sizeof *out);
     store_lock_(s);
-    sqlite3_stmt *st =
-        store_prepare_(s, "SELECT " BLOB_COLUMNS
-                          " FROM blob_blobs WHERE account = ? AND container = ? AND name = ?");
+    sqlite3_stmt *st = store_prepare_(
+        s, "SELECT " BLOB_READ_COLUMNS
+           ", data FROM blob_blobs WHERE account = ? AND container = ? AND name = ?");
     int rc = CHSM_EIO;
     if (st) {
         store_bind_lower_(st, 1, account);
         store_bind_lower_(st, 2, container);
         bind_text(st, 3, name);
         int step = sqlite3_step(st);
-        if (step == SQLITE_ROW)
+        if (step == SQLITE_ROW) {
             rc = row_to_blob(st, out);
-        else if (step == SQLITE_DONE)
+            if (rc == CHSM_OK)
+                rc = row_data(st, 15, out);
+        } else if (step == SQLITE_DONE)
             rc = CHSM_ENOTFOUND;
         else
             rc = store_fail_(s, step);
@@ -480,8 +512,22 @@ int chsm_blob_repo_blob_put(chsm_store *s, const char *account, const char *cont
 {
     store_lock_(s);
     sqlite3_stmt *st =
-        store_prepare_(s, "INSERT OR REPLACE INTO blob_blobs (account, container, " BLOB_COLUMNS
-                          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        /* An upsert, not INSERT OR REPLACE: the row keeps its rowid, so an
+         * overwrite rewrites one table page instead of deleting from one and
+         * appending to another, and leaves the primary key index alone. */
+        store_prepare_(s, "INSERT INTO blob_blobs (account, container, " BLOB_COLUMNS
+                          ", data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                          "ON CONFLICT (account, container, name) DO UPDATE SET "
+                          "content_id = excluded.content_id, size = excluded.size, "
+                          "content_type = excluded.content_type, "
+                          "content_encoding = excluded.content_encoding, "
+                          "content_language = excluded.content_language, "
+                          "content_disposition = excluded.content_disposition, "
+                          "cache_control = excluded.cache_control, "
+                          "content_md5 = excluded.content_md5, metadata = excluded.metadata, "
+                          "blocks = excluded.blocks, etag = excluded.etag, "
+                          "created_ms = excluded.created_ms, modified_ms = excluded.modified_ms, "
+                          "data = excluded.data");
     int rc = CHSM_EIO;
     if (st) {
         store_bind_lower_(st, 1, account);
@@ -500,6 +546,11 @@ int chsm_blob_repo_blob_put(chsm_store *s, const char *account, const char *cont
         bind_text(st, 14, b->etag);
         sqlite3_bind_int64(st, 15, b->created_ms);
         sqlite3_bind_int64(st, 16, b->modified_ms);
+        if (b->inline_content) /* a zero-length blob, not NULL, for an empty blob */
+            sqlite3_bind_blob64(st, 17, b->data ? (const void *)b->data : (const void *)"",
+                                b->data ? (sqlite3_uint64)b->size : 0, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 17);
         rc = step_done(s, st, 0);
     }
     store_unlock_(s);
@@ -531,10 +582,10 @@ int chsm_blob_repo_blob_list(chsm_store *s, const char *account, const char *con
     *n = 0;
     store_lock_(s);
     sqlite3_stmt *st =
-        store_prepare_(s, after ? "SELECT " BLOB_COLUMNS " FROM blob_blobs WHERE account = ? AND "
-                                  "container = ? AND name > ? ORDER BY name LIMIT ?"
-                                : "SELECT " BLOB_COLUMNS " FROM blob_blobs WHERE account = ? AND "
-                                  "container = ? AND name >= ? ORDER BY name LIMIT ?");
+        store_prepare_(s, after ? "SELECT " BLOB_READ_COLUMNS " FROM blob_blobs WHERE account = ? "
+                                  "AND container = ? AND name > ? ORDER BY name LIMIT ?"
+                                : "SELECT " BLOB_READ_COLUMNS " FROM blob_blobs WHERE account = ? "
+                                  "AND container = ? AND name >= ? ORDER BY name LIMIT ?");
     int rc = CHSM_EIO;
     if (st) {
         store_bind_lower_(st, 1, account);
@@ -579,6 +630,7 @@ void chsm_blob_row_clear(chsm_blob_row *b)
     free(b->content_md5);
     free(b->metadata);
     free(b->blocks);
+    free(b->data);
     memset(b, 0, sizeof *b);
 }
 
@@ -745,9 +797,10 @@ void chsm_blob_blocks_free(chsm_blob_block *arr, size_t n)
 int chsm_blob_repo_content_referenced(chsm_store *s, const char *id)
 {
     store_lock_(s);
+    /* Only file ids are asked about; inline content has no file. */
     sqlite3_stmt *st = store_prepare_(s, "SELECT EXISTS(SELECT 1 FROM blob_blobs WHERE "
-                                         "content_id = ?1) OR EXISTS(SELECT 1 FROM blob_blocks "
-                                         "WHERE content_id = ?1)");
+                                         "content_id = ?1 AND data IS NULL) OR EXISTS(SELECT 1 "
+                                         "FROM blob_blocks WHERE content_id = ?1)");
     int rc = CHSM_EIO;
     if (st) {
         bind_text(st, 1, id);

@@ -31,8 +31,15 @@ typedef struct chsm_blob_container {
 
 typedef struct chsm_blob_row {
     char *name;
-    char content_id[33];
+    char content_id[33]; /* the content's id: a file in blobs/data/, unless inline_content */
     uint64_t size;
+    /* Small content written whole (Put Blob) is kept in the row itself, in the
+     * transaction that makes it visible: inline_content is 1 and data holds the
+     * size bytes (NULL when size is 0). Rows loaded by chsm_blob_repo_blob_get
+     * own data; rows from chsm_blob_repo_blob_list have data NULL. A row a
+     * handler builds for a write may point data at bytes it does not own. */
+    int inline_content;
+    unsigned char *data;
     char *content_type, *content_encoding, *content_language, *content_disposition, *cache_control,
         *content_md5; /* owned, may be NULL */
     char *metadata;   /* JSON object text, owned */
@@ -85,18 +92,19 @@ void chsm_blob_container_clear(chsm_blob_container *c);
 void chsm_blob_containers_free(chsm_blob_container *arr, size_t n);
 
 /* ---- blobs ---- */
-/* chsm_blob_repo_blob_get loads a blob (caller clears); CHSM_ENOTFOUND when absent. */
+/* chsm_blob_repo_blob_get loads a blob with its inline content, if any (caller
+ * clears); CHSM_ENOTFOUND when absent. */
 int chsm_blob_repo_blob_get(chsm_store *s, const char *account, const char *container,
                             const char *name, chsm_blob_row *out);
-/* chsm_blob_repo_blob_put inserts or replaces a blob row. */
+/* chsm_blob_repo_blob_put inserts or replaces a blob row (with data when inline_content). */
 int chsm_blob_repo_blob_put(chsm_store *s, const char *account, const char *container,
                             const chsm_blob_row *b);
 /* chsm_blob_repo_blob_delete removes a blob row; CHSM_ENOTFOUND when absent. */
 int chsm_blob_repo_blob_delete(chsm_store *s, const char *account, const char *container,
                                const char *name);
 /* chsm_blob_repo_blob_list returns up to limit blobs of a container with
- * names >= from (> from when after; NULL: from the first), in byte order
- * (caller frees). */
+ * names >= from (> from when after; NULL: from the first), in byte order,
+ * without their inline content (caller frees). */
 int chsm_blob_repo_blob_list(chsm_store *s, const char *account, const char *container,
                              const char *from, int after, size_t limit, chsm_blob_row **out,
                              size_t *n);

@@ -211,6 +211,32 @@ int chsm_blob_fault_write(chsm_app *app, const char *operation, const char *reso
     return 1;
 }
 
+int chsm_blob_fault_mem(chsm_app *app, const char *operation, const char *method,
+                        const char *resource, const unsigned char *data, uint64_t *len,
+                        unsigned char **out)
+{
+    *out = NULL;
+    chsm_fault_hit hit;
+    if (!app->faults || !chsm_faults_match(app->faults, operation, method, resource,
+                                           CHSM_FAULT_CORRUPT | CHSM_FAULT_TRUNCATE, &hit))
+        return 0;
+    /* The same change alter() makes to a file. */
+    uint64_t n = hit.type == CHSM_FAULT_TRUNCATE ? *len / 2 : *len;
+    if (n == 0) {
+        *len = 0;
+        return 1;
+    }
+    unsigned char *copy = malloc((size_t)n);
+    if (!copy)
+        return 0;
+    memcpy(copy, data, (size_t)n);
+    if (hit.type != CHSM_FAULT_TRUNCATE)
+        copy[n / 2] ^= 0xFF;
+    *len = n;
+    *out = copy;
+    return 1;
+}
+
 int chsm_blob_fault_read(chsm_app *app, const char *operation, const char *resource, int *fd,
                          uint64_t *offset, uint64_t *len)
 {
@@ -312,7 +338,8 @@ int chsm_blob_store_committed(chsm_app *app, chsm_blob_ctx *x, const char *accou
     }
     if (rc == CHSM_OK)
         rc = chsm_blob_repo_block_delete_all(s, account, container, row->name, &ids, &nids);
-    if (rc == CHSM_OK && exists && strcmp(old.content_id, row->content_id) != 0)
+    if (rc == CHSM_OK && exists && !old.inline_content &&
+        strcmp(old.content_id, row->content_id) != 0)
         rc = chsm_blob_repo_ids_add(&ids, &nids, old.content_id);
     if (rc == CHSM_OK)
         rc = chsm_store_commit(s);
@@ -331,7 +358,8 @@ fail:
 fail_answered:
     chsm_blob_row_clear(&old);
     chsm_blob_repo_ids_free(ids, nids);
-    chsm_blob_content_remove(&app->blob->content, row->content_id);
+    if (!row->inline_content)
+        chsm_blob_content_remove(&app->blob->content, row->content_id);
     return rc == CHSM_OK ? CHSM_EIO : rc;
 }
 
@@ -514,15 +542,26 @@ int chsm_blob_write(chsm_app *app, const char *account, const char *container, c
         free(meta_text);
         return CHSM_ENOMEM;
     }
-    rc = chsm_blob_content_write(&app->blob->content, data ? data : "", len, row.content_id);
-    if (rc == CHSM_OK) {
-        char resource[1400];
-        snprintf(resource, sizeof resource, "/%s/%s/%s", a.name, container, name);
-        uint64_t size = len;
-        chsm_blob_fault_write(app, "blob/PutBlob", resource, row.content_id, &size);
-        row.size = size;
-        rc = chsm_blob_store_committed(app, NULL, a.name, container, &row, NULL);
+    char resource[1400];
+    snprintf(resource, sizeof resource, "/%s/%s/%s", a.name, container, name);
+    uint64_t size = len;
+    unsigned char *altered = NULL; /* inline content a fault rule changed */
+    if (len <= CHSM_BLOB_INLINE_MAX) {
+        /* Small content goes in the row, as Put Blob stores it. */
+        chsm_blob_content_new_id(row.content_id);
+        row.inline_content = 1;
+        row.data = len ? (unsigned char *)data : NULL; /* the caller's; not cleared below */
+        if (chsm_blob_fault_mem(app, "blob/PutBlob", "PUT", resource, data, &size, &altered))
+            row.data = altered;
+    } else {
+        rc = chsm_blob_content_write(&app->blob->content, data, len, row.content_id);
+        if (rc == CHSM_OK)
+            chsm_blob_fault_write(app, "blob/PutBlob", resource, row.content_id, &size);
     }
+    row.size = size;
+    if (rc == CHSM_OK)
+        rc = chsm_blob_store_committed(app, NULL, a.name, container, &row, NULL);
+    free(altered);
     free(md5_b64);
     free(meta_text);
     return rc;
@@ -550,22 +589,31 @@ int chsm_blob_read(chsm_app *app, const char *account, const char *container, co
     /* Open the file under the store lock: a concurrent overwrite removes the
      * old file only after its commit, which waits for this lock. */
     rc = chsm_blob_repo_blob_get(app->store, a.name, container, name, &row);
-    if (rc == CHSM_OK)
+    if (rc == CHSM_OK && !row.inline_content)
         rc = chsm_blob_content_open(&app->blob->content, row.content_id, &fd, &size);
+    unsigned char *inline_data = NULL; /* inline content, taken from the row */
+    if (rc == CHSM_OK && row.inline_content) {
+        inline_data = row.data;
+        row.data = NULL;
+        size = row.size;
+    }
     chsm_blob_row_clear(&row);
     chsm_store_commit(app->store);
     if (rc != CHSM_OK)
         return rc == CHSM_ENOTFOUND ? CHSM_ENOTFOUND : rc;
     if (size > max) {
-        close(fd);
+        if (fd >= 0)
+            close(fd);
+        free(inline_data);
         return CHSM_ETOOBIG;
     }
-    unsigned char *buf = malloc(size ? size : 1);
+    unsigned char *buf = fd < 0 && inline_data ? inline_data : malloc(size ? size : 1);
     if (!buf) {
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         return CHSM_ENOMEM;
     }
-    uint64_t got = 0;
+    uint64_t got = fd < 0 ? size : 0;
     while (got < size) {
         ssize_t k = pread(fd, buf + got, (size_t)(size - got), (off_t)got);
         if (k < 0 && errno == EINTR)
@@ -574,7 +622,8 @@ int chsm_blob_read(chsm_app *app, const char *account, const char *container, co
             break;
         got += (uint64_t)k;
     }
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     if (got != size) {
         free(buf);
         return CHSM_EIO;

@@ -577,6 +577,18 @@ static void test_repository(void **state)
     chsm_app_close(app);
 }
 
+/* count_files counts the entries of dir. */
+static size_t count_files(const char *dir)
+{
+    char **files = NULL;
+    size_t n = 0;
+    assert_int_equal(chsm_list_dir(dir, &files, &n), CHSM_OK);
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    return n;
+}
+
 static void test_in_process_api(void **state)
 {
     (void)state;
@@ -613,15 +625,36 @@ static void test_in_process_api(void **state)
     assert_int_equal(len, 4);
     assert_memory_equal(data, "defg", 4);
     free(data);
-    char **files = NULL;
-    size_t nfiles = 0;
+    /* Small content is kept in the row: no file. */
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/blobs/data", app->data_dir);
-    assert_int_equal(chsm_list_dir(dir, &files, &nfiles), CHSM_OK);
-    assert_int_equal(nfiles, 1);
-    for (size_t i = 0; i < nfiles; i++)
-        free(files[i]);
-    free(files);
+    assert_int_equal(count_files(dir), 0);
+    /* Larger content is a file; replacing it by small content removes the file. */
+    size_t big_len = CHSM_BLOB_INLINE_MAX + 1;
+    unsigned char *big = malloc(big_len);
+    assert_non_null(big);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = (unsigned char)(i * 7);
+    assert_int_equal(
+        chsm_blob_write(app, "devstoreaccount1", "backups", "b/1.bin", big, big_len, NULL, NULL),
+        CHSM_OK);
+    assert_int_equal(count_files(dir), 1);
+    assert_int_equal(
+        chsm_blob_read(app, "devstoreaccount1", "backups", "b/1.bin", big_len, &data, &len),
+        CHSM_OK);
+    assert_int_equal(len, big_len);
+    assert_memory_equal(data, big, big_len);
+    free(data);
+    free(big);
+    assert_int_equal(chsm_blob_write(app, "devstoreaccount1", "backups", "b/1.bin", "defg", 4,
+                                     "application/octet-stream", NULL),
+                     CHSM_OK);
+    assert_int_equal(count_files(dir), 0);
+    assert_int_equal(
+        chsm_blob_read(app, "devstoreaccount1", "backups", "b/1.bin", 100, &data, &len), CHSM_OK);
+    assert_int_equal(len, 4);
+    assert_memory_equal(data, "defg", 4);
+    free(data);
 
     assert_int_equal(chsm_blob_read(app, "devstoreaccount1", "backups", "b/1.bin", 3, &data, &len),
                      CHSM_ETOOBIG);
@@ -738,9 +771,31 @@ static void test_dispatch(void **state)
     dispatch(app, "GET", "/devstoreaccount1/box/hello.txt", NULL, NULL, &res, "x-ms-range",
              "bytes=6-");
     assert_int_equal(res.status, 206);
-    assert_true(res.body_fd >= 0);
-    assert_true(res.body_fd_offset == 6 && res.body_fd_len == 5);
+    /* A small blob's content is in its row: the answer is a copy of the range. */
+    assert_true(res.body_fd < 0);
+    assert_int_equal(res.body_len, 5);
+    assert_memory_equal(res.body, "world", 5);
     assert_string_equal(chsm_response_find_header(&res, "Content-Range"), "bytes 6-10/11");
+    chsm_response_free(&res);
+    dispatch(app, "HEAD", "/devstoreaccount1/box/hello.txt", NULL, NULL, &res, NULL, NULL);
+    assert_int_equal(res.status, 200);
+    assert_int_equal(res.body_len, 11); /* the Content-Length HEAD answers with */
+    chsm_response_free(&res);
+    /* A larger one is a file the answer streams. */
+    char *large = malloc(CHSM_BLOB_INLINE_MAX + 2);
+    assert_non_null(large);
+    memset(large, 'L', CHSM_BLOB_INLINE_MAX + 1);
+    large[CHSM_BLOB_INLINE_MAX + 1] = '\0';
+    dispatch(app, "PUT", "/devstoreaccount1/box/large.bin", NULL, large, &res, "x-ms-blob-type",
+             "BlockBlob");
+    assert_int_equal(res.status, 201);
+    chsm_response_free(&res);
+    free(large);
+    dispatch(app, "GET", "/devstoreaccount1/box/large.bin", NULL, NULL, &res, "x-ms-range",
+             "bytes=6-");
+    assert_int_equal(res.status, 206);
+    assert_true(res.body_fd >= 0);
+    assert_true(res.body_fd_offset == 6 && res.body_fd_len == CHSM_BLOB_INLINE_MAX + 1 - 6);
     chsm_response_free(&res);
     dispatch(app, "GET", "/devstoreaccount1/box", "restype=container&comp=list", NULL, &res, NULL,
              NULL);
