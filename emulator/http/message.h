@@ -44,6 +44,7 @@ typedef struct chsm_request {
     const unsigned char *body; /* whole body in memory, or NULL (owned by the http layer) */
     size_t body_len;
     const char *body_path; /* body spilled to this temp file instead, or NULL */
+    void *body_observed;   /* the listener's spill observer's state for that body, or NULL */
     char base_url[256];    /* scheme://host:port as the client addressed us */
     char request_id[40];   /* x-ms-request-id of this exchange */
     chsm_principal principal;

@@ -37,7 +37,8 @@ typedef struct exchange {
     char spill_path[1200];
     size_t received;
     int too_big;
-    int failed; /* could not store the body */
+    int failed;     /* could not store the body */
+    void *observed; /* the spill observer's state, or NULL */
     struct timespec started;
 } exchange;
 
@@ -118,10 +119,12 @@ static int host_is_safe(const char *host)
     return 1;
 }
 
-static void exchange_free(exchange *x)
+static void exchange_free(chsm_listener *l, exchange *x)
 {
     if (!x)
         return;
+    if (x->observed)
+        l->cfg.spill_observer->end(x->observed);
     chsm_buf_free(&x->body);
     if (x->spill_fd >= 0)
         close(x->spill_fd);
@@ -133,14 +136,24 @@ static void exchange_free(exchange *x)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)c;
     (void)toe;
-    exchange_free(*con_cls);
+    exchange_free(cls, *con_cls);
     *con_cls = NULL;
 }
 
-static int append_body(chsm_listener *l, exchange *x, const char *data, size_t n)
+static const char *probe_header(const chsm_body_probe *p, const char *name)
+{
+    return MHD_lookup_connection_value(p->conn, MHD_HEADER_KIND, name);
+}
+
+static const char *probe_query(const chsm_body_probe *p, const char *name)
+{
+    return MHD_lookup_connection_value(p->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static int append_body(chsm_listener *l, struct MHD_Connection *c, const char *url,
+                       const char *method, exchange *x, const char *data, size_t n)
 {
     if (x->received + n > l->cfg.body_limit) {
         x->too_big = 1;
@@ -159,6 +172,12 @@ static int append_body(chsm_listener *l, exchange *x, const char *data, size_t n
             x->failed = 1;
             return 0;
         }
+        if (l->cfg.spill_observer) {
+            chsm_body_probe probe = {method, url, x->spill_fd, probe_header, probe_query, c};
+            x->observed = l->cfg.spill_observer->begin(l->cfg.ctx, &probe);
+            if (x->observed && x->body.len)
+                l->cfg.spill_observer->wrote(x->observed, x->body.len);
+        }
         chsm_buf_free(&x->body);
     }
     if (x->spill_fd >= 0) {
@@ -172,6 +191,8 @@ static int append_body(chsm_listener *l, exchange *x, const char *data, size_t n
             }
             data += w;
             n -= (size_t)w;
+            if (x->observed)
+                l->cfg.spill_observer->wrote(x->observed, (size_t)w);
         }
         return 1;
     }
@@ -278,7 +299,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (*upload_size > 0) {
         if (!x->too_big && !x->failed)
-            append_body(l, x, upload_data, *upload_size);
+            append_body(l, c, url, method, x, upload_data, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
@@ -325,6 +346,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             fsync(x->spill_fd);
         req.body_path = x->spill_path;
         req.body_len = x->received;
+        req.body_observed = x->observed;
     } else {
         req.body = (const unsigned char *)x->body.data;
         req.body_len = x->body.len;
@@ -437,7 +459,7 @@ int chsm_listener_start(const chsm_listener_config *cfg, chsm_listener **out, ch
     /* Strict HTTP/1.1 parsing: no Host, whitespace in a header name or obsolete line folding
      * gets a 400 instead of a guess. */
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, l};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keep_escaped, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
     if (l->tls) {

@@ -15,6 +15,28 @@ typedef void (*chsm_dispatch_fn)(void *ctx, chsm_request *req, chsm_response *re
 typedef void (*chsm_access_log_fn)(void *ctx, const chsm_request *req, const chsm_response *res,
                                    double ms);
 
+/* What a spill observer is shown when a request body starts spilling to a file. */
+typedef struct chsm_body_probe {
+    const char *method;
+    const char *url; /* path as sent, without the query */
+    int fd;          /* the spill file, open for writing; the body is appended to it */
+    /* header(probe, name) and query(probe, name) look up a request header or a
+     * query parameter, still percent-encoded (NULL when absent). */
+    const char *(*header)(const struct chsm_body_probe *probe, const char *name);
+    const char *(*query)(const struct chsm_body_probe *probe, const char *name);
+    void *conn; /* the HTTP layer's, for the two lookups */
+} chsm_body_probe;
+
+/* An optional observer of spilled bodies: begin(ctx, probe) may return a state
+ * (NULL: not interested); wrote(state, n) follows each append of n bytes to the
+ * spill file; the state is handed to the dispatch as req->body_observed once
+ * the body is complete, and end(state) releases it when the exchange ends. */
+typedef struct chsm_spill_observer {
+    void *(*begin)(void *ctx, const chsm_body_probe *probe);
+    void (*wrote)(void *state, size_t n);
+    void (*end)(void *state);
+} chsm_spill_observer;
+
 typedef struct chsm_listener_config {
     int kind;                 /* enum chsm_listener_kind */
     const char *host;         /* "127.0.0.1", "::1", "0.0.0.0" */
@@ -31,6 +53,8 @@ typedef struct chsm_listener_config {
     chsm_access_log_fn access_log;
     void *ctx;
     struct chsm_app *app;
+    /* Told of bodies as they spill (may be NULL). */
+    const chsm_spill_observer *spill_observer;
 } chsm_listener_config;
 
 typedef struct chsm_listener chsm_listener;
