@@ -4,6 +4,7 @@
 #include "app/log.h"
 #include "app/tls.h"
 #include "arm/lro.h"
+#include "blob/blob.h"
 #include "control/fixtures.h"
 #include "control/journal.h"
 #include "http/server.h"
@@ -176,6 +177,7 @@ int main(int argc, char **argv)
     bc.body_limit = cfg.blob_body_limit;
     bc.spill_threshold = 1024 * 1024;
     bc.fsync_spill = cfg.fsync; /* power-loss durability only with --fsync, as for the store */
+    bc.spill_observer = &chsm_blob_spill_observer; /* Put Blob's MD5 while the body arrives */
     chsm_listener *blob = NULL, *blob6 = NULL;
     if (chsm_listener_start(&bc, &blob, err, sizeof err) != CHSM_OK) {
         chsm_log(CHSM_LOG_ERROR, "cannot start the Blob listener: %s", err);

@@ -8,6 +8,7 @@
 #define CHSM_BLOB_BLOB_H
 
 #include "http/message.h"
+#include "http/server.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -36,9 +37,14 @@ int chsm_blob_resolve_container_uri(const char *uri, char *account, size_t accou
 char *chsm_blob_account_resource_id(struct chsm_app *app, const char *account);
 /* chsm_blob_container_exists tells whether account/container exists: 1, 0, <0 error. */
 int chsm_blob_container_exists(struct chsm_app *app, const char *account, const char *container);
+/* The Blob listener's spill observer (its ctx is the app): a Put Blob body
+ * that spills to a file is hashed (Content-MD5) on a thread of its own as it
+ * arrives, so the handler finds the digest ready. */
+extern const chsm_spill_observer chsm_blob_spill_observer;
+
 /* chsm_blob_write stores len bytes as a block blob account/container/name,
- * atomically (temp file + rename + one transaction), with content type and
- * metadata (a cJSON object of string values, may be NULL). */
+ * atomically (in the row, or a temp file + rename, and one transaction), with
+ * content type and metadata (a cJSON object of string values, may be NULL). */
 int chsm_blob_write(struct chsm_app *app, const char *account, const char *container,
                     const char *name, const void *data, size_t len, const char *content_type,
                     const void *metadata /* const cJSON * */);

@@ -189,6 +189,9 @@ typedef struct chsm_blob_body {
  * in the row; answers the error and returns nonzero on failure. out->md5
  * receives the body's MD5; the computed CRC-64 is echoed when one was sent. */
 int chsm_blob_take_body(chsm_blob_ctx *x, uint64_t limit, int may_inline, chsm_blob_body *out);
+/* chsm_blob_observed_md5 writes the MD5 of a spilled body that the spill
+ * observer hashed as it arrived (upload.c); CHSM_ENOTFOUND when it did not. */
+int chsm_blob_observed_md5(const chsm_request *req, unsigned char md5[16]);
 /* chsm_blob_md5_header validates a base64 MD5 header value (16 bytes). */
 int chsm_blob_md5_header_ok(const char *v);
 /* chsm_blob_load_container loads x's container or answers 404 ContainerNotFound

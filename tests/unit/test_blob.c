@@ -20,6 +20,7 @@
 #include "blob/sas.h"
 #include "blob/sharedkey.h"
 #include "blob/xml.h"
+#include "crypto/digest.h"
 #include "util/status.h"
 #include "util/text.h"
 
@@ -589,6 +590,85 @@ static size_t count_files(const char *dir)
     return n;
 }
 
+/* A probe over fixed values, as the HTTP layer shows a spilling request. */
+typedef struct fake_probe {
+    chsm_body_probe probe;
+    const char *comp;      /* the comp= parameter, or NULL */
+    const char *blob_type; /* x-ms-blob-type, or NULL */
+} fake_probe;
+
+static const char *fake_header(const chsm_body_probe *p, const char *name)
+{
+    const fake_probe *f = (const fake_probe *)p;
+    return strcmp(name, "x-ms-blob-type") == 0 ? f->blob_type : NULL;
+}
+
+static const char *fake_query(const chsm_body_probe *p, const char *name)
+{
+    const fake_probe *f = (const fake_probe *)p;
+    return strcmp(name, "comp") == 0 ? f->comp : NULL;
+}
+
+/* The spill observer hashes a Put Blob body while it is written, in pieces of
+ * any size, and ignores other requests. */
+static void test_spill_observer(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/chsm-test-spill-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    fake_probe fp = {
+        {"PUT", "/devstoreaccount1/c/b", fd, fake_header, fake_query, NULL}, NULL, "BlockBlob"};
+    const chsm_spill_observer *o = &chsm_blob_spill_observer;
+    void *st = o->begin(NULL, &fp.probe);
+    assert_non_null(st);
+    size_t total = 3 * 1024 * 1024 + 12345;
+    unsigned char *all = malloc(total);
+    assert_non_null(all);
+    for (size_t i = 0; i < total; i++)
+        all[i] = (unsigned char)(i * 131 + (i >> 9));
+    size_t done = 0, piece = 1;
+    while (done < total) {
+        size_t n = total - done < piece ? total - done : piece;
+        assert_int_equal(write(fd, all + done, n), (ssize_t)n);
+        o->wrote(st, n);
+        done += n;
+        piece = piece * 3 + 7; /* 1, 10, 37, ... up to megabytes */
+    }
+    chsm_request req;
+    chsm_request_init(&req, NULL, "PUT");
+    req.body_path = path;
+    req.body_len = total;
+    req.body_observed = st;
+    unsigned char got[16], want[16];
+    assert_int_equal(chsm_blob_observed_md5(&req, got), CHSM_OK);
+    chsm_crypto_md5(all, total, want);
+    assert_memory_equal(got, want, 16);
+    o->end(st);
+    /* Ended before the body was complete: the thread stops without a digest. */
+    st = o->begin(NULL, &fp.probe);
+    assert_non_null(st);
+    o->wrote(st, total);
+    o->end(st);
+    /* A file shorter than reported: no digest, the handler hashes it itself. */
+    st = o->begin(NULL, &fp.probe);
+    o->wrote(st, total + 1);
+    req.body_observed = st;
+    assert_int_equal(chsm_blob_observed_md5(&req, got), CHSM_EIO);
+    o->end(st);
+    req.body_observed = NULL;
+    assert_int_equal(chsm_blob_observed_md5(&req, got), CHSM_ENOTFOUND);
+    /* Put Block and requests without x-ms-blob-type are not hashed. */
+    fp.comp = "block";
+    assert_null(o->begin(NULL, &fp.probe));
+    fp.comp = NULL;
+    fp.blob_type = NULL;
+    assert_null(o->begin(NULL, &fp.probe));
+    free(all);
+    close(fd);
+}
+
 static void test_in_process_api(void **state)
 {
     (void)state;
@@ -838,6 +918,7 @@ int main(void)
         cmocka_unit_test(test_content_store),
         cmocka_unit_test(test_repository),
         cmocka_unit_test(test_in_process_api),
+        cmocka_unit_test(test_spill_observer),
         cmocka_unit_test(test_resolve_container_uri),
         cmocka_unit_test(test_dispatch),
     };
