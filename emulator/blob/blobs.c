@@ -620,7 +620,7 @@ void chsm_blob_delete_blob(chsm_blob_ctx *x)
         return;
     }
     chsm_blob_container_clear(&c);
-    rc = chsm_blob_repo_blob_get(s, x->account.name, x->container, x->blob, &row);
+    rc = chsm_blob_repo_blob_props(s, x->account.name, x->container, x->blob, &row);
     if (rc != CHSM_OK) {
         chsm_store_rollback(s);
         if (rc == CHSM_ENOTFOUND)

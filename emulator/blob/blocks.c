@@ -174,8 +174,8 @@ static int verify_plan(chsm_app *app, void *ctx)
     chsm_blob_blocks_free(blocks, nblocks);
     if (!bad && p->uses_committed) {
         chsm_blob_row row;
-        if (chsm_blob_repo_blob_get(app->store, p->x->account.name, p->x->container, p->x->blob,
-                                    &row) != CHSM_OK)
+        if (chsm_blob_repo_blob_props(app->store, p->x->account.name, p->x->container, p->x->blob,
+                                      &row) != CHSM_OK)
             return 1;
         bad = strcmp(row.content_id, p->committed_content) != 0;
         chsm_blob_row_clear(&row);

@@ -477,14 +477,17 @@ static int row_data(sqlite3_stmt *st, int col, chsm_blob_row *b)
     return CHSM_OK;
 }
 
-int chsm_blob_repo_blob_get(chsm_store *s, const char *account, const char *container,
-                            const char *name, chsm_blob_row *out)
+/* blob_get loads a blob, with its inline content when with_data. */
+static int blob_get(chsm_store *s, const char *account, const char *container, const char *name,
+                    int with_data, chsm_blob_row *out)
 {
     memset(out, 0, sizeof *out);
     store_lock_(s);
-    sqlite3_stmt *st = store_prepare_(
-        s, "SELECT " BLOB_READ_COLUMNS
-           ", data FROM blob_blobs WHERE account = ? AND container = ? AND name = ?");
+    sqlite3_stmt *st =
+        with_data ? store_prepare_(s, "SELECT " BLOB_READ_COLUMNS ", data FROM blob_blobs WHERE "
+                                      "account = ? AND container = ? AND name = ?")
+                  : store_prepare_(s, "SELECT " BLOB_READ_COLUMNS " FROM blob_blobs WHERE "
+                                      "account = ? AND container = ? AND name = ?");
     int rc = CHSM_EIO;
     if (st) {
         store_bind_lower_(st, 1, account);
@@ -493,7 +496,7 @@ int chsm_blob_repo_blob_get(chsm_store *s, const char *account, const char *cont
         int step = sqlite3_step(st);
         if (step == SQLITE_ROW) {
             rc = row_to_blob(st, out);
-            if (rc == CHSM_OK)
+            if (rc == CHSM_OK && with_data)
                 rc = row_data(st, 15, out);
         } else if (step == SQLITE_DONE)
             rc = CHSM_ENOTFOUND;
@@ -505,6 +508,18 @@ int chsm_blob_repo_blob_get(chsm_store *s, const char *account, const char *cont
     if (rc != CHSM_OK)
         chsm_blob_row_clear(out);
     return rc;
+}
+
+int chsm_blob_repo_blob_get(chsm_store *s, const char *account, const char *container,
+                            const char *name, chsm_blob_row *out)
+{
+    return blob_get(s, account, container, name, 1, out);
+}
+
+int chsm_blob_repo_blob_props(chsm_store *s, const char *account, const char *container,
+                              const char *name, chsm_blob_row *out)
+{
+    return blob_get(s, account, container, name, 0, out);
 }
 
 int chsm_blob_repo_blob_put(chsm_store *s, const char *account, const char *container,

@@ -96,6 +96,11 @@ void chsm_blob_containers_free(chsm_blob_container *arr, size_t n);
  * clears); CHSM_ENOTFOUND when absent. */
 int chsm_blob_repo_blob_get(chsm_store *s, const char *account, const char *container,
                             const char *name, chsm_blob_row *out);
+/* chsm_blob_repo_blob_props loads a blob without its inline content (data
+ * NULL; inline_content still tells where the content is); CHSM_ENOTFOUND when
+ * absent. Such a row must not be written back with chsm_blob_repo_blob_put. */
+int chsm_blob_repo_blob_props(chsm_store *s, const char *account, const char *container,
+                              const char *name, chsm_blob_row *out);
 /* chsm_blob_repo_blob_put inserts or replaces a blob row (with data when inline_content). */
 int chsm_blob_repo_blob_put(chsm_store *s, const char *account, const char *container,
                             const chsm_blob_row *b);

@@ -304,7 +304,7 @@ int chsm_blob_store_committed(chsm_app *app, chsm_blob_ctx *x, const char *accou
         goto fail_answered;
     }
     if (rc == CHSM_OK) {
-        rc = chsm_blob_repo_blob_get(s, account, container, row->name, &old);
+        rc = chsm_blob_repo_blob_props(s, account, container, row->name, &old);
         exists = rc == CHSM_OK;
         if (rc == CHSM_ENOTFOUND)
             rc = CHSM_OK;
