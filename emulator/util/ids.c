@@ -140,6 +140,10 @@ void chsm_uuid_hex(char out[33])
     chsm_ids_random(u, 16);
     u[6] = (unsigned char)((u[6] & 0x0f) | 0x40);
     u[8] = (unsigned char)((u[8] & 0x3f) | 0x80);
-    for (int i = 0; i < 16; i++)
-        snprintf(out + i * 2, 3, "%02x", u[i]);
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[i * 2] = hex[u[i] >> 4];
+        out[i * 2 + 1] = hex[u[i] & 0x0f];
+    }
+    out[32] = '\0';
 }
