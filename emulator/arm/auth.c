@@ -80,6 +80,7 @@ int chsm_auth_principal_from_token(struct chsm_app *app, const char *token, int 
         return CHSM_EINVAL;
     }
     cJSON *header = NULL, *claims = NULL;
+    int64_t expires_ms = 0;
     int rc;
     if (strict) {
         rc = chsm_crypto_jwt_verify(chsm_signing_key_get(app), token, &claims);
@@ -109,6 +110,9 @@ int chsm_auth_principal_from_token(struct chsm_app *app, const char *token, int 
             snprintf(err, errlen, "The access token has an invalid audience.");
             return CHSM_EDENIED;
         }
+        /* exp is at least now here, so the product is positive; clamp before converting. */
+        double exp_ms = exp->valuedouble * 1000.0;
+        expires_ms = exp_ms >= 9.0e18 ? INT64_MAX : (int64_t)exp_ms;
     } else if (chsm_crypto_jwt_decode(token, &header, &claims) != CHSM_OK) {
         claims = NULL; /* an opaque token: allowed in the default mode */
     }
@@ -122,6 +126,7 @@ int chsm_auth_principal_from_token(struct chsm_app *app, const char *token, int 
             copy_claim(claims, "azp", p->appid, sizeof p->appid);
     }
     p->authenticated = 1;
+    p->expires_ms = expires_ms;
     cJSON_Delete(header);
     cJSON_Delete(claims);
     return CHSM_OK;

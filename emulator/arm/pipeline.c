@@ -9,10 +9,12 @@
 #include "arm/read_cache.h"
 #include "control/faults.h"
 #include "store/operations.h"
+#include "util/clock.h"
 #include "util/oom.h"
 #include "util/status.h"
 #include "util/text.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,16 +87,11 @@ static int mhsm_host_rewrite(chsm_request *req)
     return CHSM_OK;
 }
 
-void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *res)
+/* dispatch_routed routes req and runs its checks and handler; with key, a 200 from a
+ * cacheable route is kept under it (generation: the store's before the lookup). */
+static void dispatch_routed(struct chsm_app *app, chsm_request *req, chsm_response *res,
+                            const chsm_read_cache_key *key, uint64_t generation)
 {
-    const char *corr = chsm_request_header(req, "x-ms-correlation-request-id");
-    char corr_buf[37];
-    if (!corr || strlen(corr) > 128) {
-        chsm_uuid(corr_buf);
-        corr = corr_buf;
-    }
-    chsm_response_header(res, "x-ms-correlation-request-id", corr, 1);
-
     if (mhsm_host_rewrite(req) != CHSM_OK) {
         chsm_arm_error(res, 400, "InvalidUri", "The request path is invalid.");
         return;
@@ -146,15 +143,6 @@ void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *r
                        chsm_request_header(req, "Content-Type"));
         return;
     }
-    /* Repeated reads of unchanged state come from memory (arm/read_cache.h). */
-    int cacheable = (route->flags & CHSM_ROUTE_CACHEABLE) && app->read_cache &&
-                    strcmp(req->method, "GET") == 0 && !chsm_faults_any(app->faults) &&
-                    !chsm_request_header(req, "If-None-Match") &&
-                    !chsm_request_header(req, "If-Match") &&
-                    !chsm_request_header(req, "If-Modified-Since");
-    uint64_t generation = cacheable ? chsm_store_generation(app->store) : 0;
-    if (cacheable && chsm_read_cache_serve(app->read_cache, generation, req, res))
-        return;
     chsm_arm_conditional conditional;
     if (chsm_arm_conditional_begin(req, res, &conditional))
         return;
@@ -164,7 +152,45 @@ void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *r
     chsm_arm_conditional_end(req, res, &conditional);
     /* Never keep an answer built while an allocation or a store read failed: it may miss
      * members (app.c turns it into a 500, but a cached copy would outlive that). */
-    if (cacheable && res->status == 200 && chsm_oom_count() == failures &&
-        chsm_store_generation(app->store) == generation && chsm_ops_next_due(app->store) == 0)
-        chsm_read_cache_put(app->read_cache, generation, req, res, first_header);
+    if (key && (route->flags & CHSM_ROUTE_CACHEABLE) && res->status == 200 &&
+        chsm_oom_count() == failures && chsm_store_generation(app->store) == generation &&
+        chsm_ops_next_due(app->store) == 0)
+        chsm_read_cache_put(app->read_cache, generation,
+                            req->principal.expires_ms ? req->principal.expires_ms : INT64_MAX, key,
+                            route, res, first_header);
+}
+
+void chsm_arm_dispatch(struct chsm_app *app, chsm_request *req, chsm_response *res)
+{
+    const char *corr = chsm_request_header(req, "x-ms-correlation-request-id");
+    char corr_buf[37];
+    if (!corr || strlen(corr) > 128) {
+        chsm_uuid(corr_buf);
+        corr = corr_buf;
+    }
+    chsm_response_header(res, "x-ms-correlation-request-id", corr, 1);
+
+    /* Repeated reads of unchanged state come from memory (arm/read_cache.h), looked up
+     * before routing: the route, the api-version and the token checks all follow from
+     * the key (the Host header, which may name a Managed HSM or vault, is in it), and a
+     * strict-mode token's expiry is kept with the entry. */
+    int cacheable = app->read_cache && strcmp(req->method, "GET") == 0 &&
+                    !chsm_faults_any(app->faults) && !chsm_request_header(req, "If-None-Match") &&
+                    !chsm_request_header(req, "If-Match") &&
+                    !chsm_request_header(req, "If-Modified-Since");
+    chsm_read_cache_key key;
+    if (!cacheable || chsm_read_cache_key_make(req, &key) != CHSM_OK) {
+        dispatch_routed(app, req, res, NULL, 0);
+        return;
+    }
+    uint64_t generation = chsm_store_generation(app->store);
+    int64_t now = app->cfg.strict_auth ? chsm_now_ms() : 0;
+    const chsm_route *hit = chsm_read_cache_serve(app->read_cache, generation, now, &key, res);
+    if (hit) {
+        req->route = hit;
+        snprintf(req->operation, sizeof req->operation, "%s", hit->operation);
+    } else {
+        dispatch_routed(app, req, res, &key, generation);
+    }
+    chsm_read_cache_key_free(&key);
 }

@@ -1,7 +1,7 @@
 /* read_cache.c - the last answers of cacheable GETs (see read_cache.h). */
 #include "arm/read_cache.h"
 
-#include "util/buf.h"
+#include "util/status.h"
 #include "util/text.h"
 
 #include <pthread.h>
@@ -16,9 +16,12 @@
 
 typedef struct entry {
     char *key; /* NULL: empty slot */
+    size_t key_len;
     uint64_t hash;
     uint64_t generation;
     uint64_t epoch;
+    int64_t valid_until_ms; /* the token's expiry (strict auth), or INT64_MAX */
+    const chsm_route *route;
     int status;
     char *body;
     size_t body_len;
@@ -61,97 +64,115 @@ void chsm_read_cache_free(chsm_read_cache *c)
     free(c);
 }
 
-/* make_key returns the request's cache key (caller frees), or NULL. */
-static char *make_key(const chsm_request *req)
+/* key_add appends n bytes, moving to the heap when the stack is full; 0 when out of memory. */
+static int key_add(chsm_read_cache_key *k, const char *s, size_t n)
 {
-    chsm_buf b = {0};
-    chsm_buf_puts(&b, req->method);
-    chsm_buf_puts(&b, "\n");
-    chsm_buf_puts(&b, req->base_url);
-    chsm_buf_puts(&b, req->raw_path);
-    for (size_t i = 0; i < req->nquery; i++) {
-        chsm_buf_puts(&b, i ? "&" : "?");
-        chsm_buf_puts(&b, req->query[i].name);
-        chsm_buf_puts(&b, "=");
-        chsm_buf_puts(&b, req->query[i].value);
+    if (k->len + n + 1 > sizeof k->stack && !k->heap) {
+        char *h = malloc(k->len + n + 1);
+        if (!h)
+            return 0;
+        memcpy(h, k->data, k->len);
+        k->data = h;
+        k->heap = 1;
+    } else if (k->heap) {
+        char *h = realloc(k->data, k->len + n + 1);
+        if (!h)
+            return 0;
+        k->data = h;
     }
-    chsm_buf_puts(&b, "\n");
-    const char *auth = chsm_request_header(req, "Authorization");
-    chsm_buf_puts(&b, auth ? auth : "");
-    if (b.failed) {
-        chsm_buf_free(&b);
-        return NULL;
-    }
-    return chsm_buf_steal(&b);
-}
-
-/* fnv1a hashes the key to pick its slot. */
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-int chsm_read_cache_serve(chsm_read_cache *c, uint64_t generation, const chsm_request *req,
-                          chsm_response *res)
-{
-    char *key = make_key(req);
-    if (!key)
-        return 0;
-    uint64_t h = fnv1a(key);
-    entry *e = &c->slots[h % SLOTS];
-    char *body = NULL;
-    chsm_kv headers[MAX_HEADERS];
-    size_t nheaders = 0;
-    int status = 0, hit = 0;
-    size_t body_len = 0;
-    pthread_mutex_lock(&c->mu);
-    if (e->key && e->hash == h && e->generation == generation && e->epoch == c->epoch &&
-        strcmp(e->key, key) == 0) {
-        body = e->body_len ? malloc(e->body_len) : NULL;
-        hit = !e->body_len || body;
-        if (body)
-            memcpy(body, e->body, e->body_len);
-        body_len = e->body_len;
-        status = e->status;
-        for (size_t i = 0; hit && i < e->nheaders; i++) {
-            headers[nheaders].name = chsm_strdup(e->headers[i].name);
-            headers[nheaders].value = chsm_strdup(e->headers[i].value);
-            nheaders++;
-        }
-    }
-    pthread_mutex_unlock(&c->mu);
-    free(key);
-    if (!hit) {
-        free(body);
-        return 0;
-    }
-    /* The handler's headers, in its order (Content-Type comes from set_body). */
-    const char *type = NULL;
-    for (size_t i = 0; i < nheaders; i++)
-        if (headers[i].name && chsm_streq_ci(headers[i].name, "Content-Type"))
-            type = headers[i].value;
-    chsm_response_set_body(res, status, type, body, body_len);
-    for (size_t i = 0; i < nheaders; i++) {
-        if (headers[i].name && headers[i].value && !chsm_streq_ci(headers[i].name, "Content-Type"))
-            chsm_response_header(res, headers[i].name, headers[i].value, 1);
-        free(headers[i].name);
-        free(headers[i].value);
-    }
+    memcpy(k->data + k->len, s, n);
+    k->len += n;
+    k->data[k->len] = '\0';
     return 1;
 }
 
-void chsm_read_cache_put(chsm_read_cache *c, uint64_t generation, const chsm_request *req,
+static int key_puts(chsm_read_cache_key *k, const char *s)
+{
+    return key_add(k, s, strlen(s));
+}
+
+void chsm_read_cache_key_free(chsm_read_cache_key *k)
+{
+    if (k->heap)
+        free(k->data);
+    k->data = k->stack;
+    k->heap = 0;
+    k->len = 0;
+}
+
+int chsm_read_cache_key_make(const chsm_request *req, chsm_read_cache_key *k)
+{
+    k->data = k->stack;
+    k->len = 0;
+    k->heap = 0;
+    const char *auth = chsm_request_header(req, "Authorization");
+    int ok = key_puts(k, req->method) && key_add(k, "\n", 1) && key_puts(k, req->base_url) &&
+             key_puts(k, req->raw_path ? req->raw_path : "");
+    for (size_t i = 0; ok && i < req->nquery; i++)
+        ok = key_add(k, i ? "&" : "?", 1) && key_puts(k, req->query[i].name) &&
+             key_add(k, "=", 1) && key_puts(k, req->query[i].value);
+    ok = ok && key_add(k, "\n", 1) && key_puts(k, auth ? auth : "");
+    if (!ok)
+        chsm_read_cache_key_free(k);
+    return ok ? CHSM_OK : CHSM_ENOMEM;
+}
+
+/* fnv1a hashes the key to pick its slot. */
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+const chsm_route *chsm_read_cache_serve(chsm_read_cache *c, uint64_t generation, int64_t now_ms,
+                                        const chsm_read_cache_key *k, chsm_response *res)
+{
+    uint64_t h = fnv1a(k->data, k->len);
+    entry *e = &c->slots[h % SLOTS];
+    const chsm_route *route = NULL;
+    pthread_mutex_lock(&c->mu);
+    if (e->key && e->hash == h && e->generation == generation && e->epoch == c->epoch &&
+        now_ms <= e->valid_until_ms && e->key_len == k->len &&
+        memcmp(e->key, k->data, k->len) == 0) {
+        char *body = e->body_len ? malloc(e->body_len) : NULL;
+        if (body || !e->body_len) {
+            if (body)
+                memcpy(body, e->body, e->body_len);
+            /* The handler's headers, in its order (Content-Type comes from set_body). */
+            const char *type = NULL;
+            for (size_t i = 0; i < e->nheaders; i++)
+                if (chsm_streq_ci(e->headers[i].name, "Content-Type"))
+                    type = e->headers[i].value;
+            chsm_response_set_body(res, e->status, type, body, e->body_len);
+            for (size_t i = 0; i < e->nheaders; i++)
+                if (!chsm_streq_ci(e->headers[i].name, "Content-Type"))
+                    chsm_response_header(res, e->headers[i].name, e->headers[i].value, 1);
+            route = e->route;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return route;
+}
+
+void chsm_read_cache_put(chsm_read_cache *c, uint64_t generation, int64_t valid_until_ms,
+                         const chsm_read_cache_key *k, const chsm_route *route,
                          const chsm_response *res, size_t first_header)
 {
-    if (res->body_fd >= 0 || res->drop || res->close_connection || res->body_len > MAX_BODY ||
-        res->nheaders < first_header || res->nheaders - first_header > MAX_HEADERS)
+    if (!route || res->body_fd >= 0 || res->drop || res->close_connection ||
+        res->body_len > MAX_BODY || res->nheaders < first_header ||
+        res->nheaders - first_header > MAX_HEADERS)
         return;
     entry fresh;
     memset(&fresh, 0, sizeof fresh);
-    fresh.key = make_key(req);
+    fresh.key = malloc(k->len + 1);
+    if (fresh.key) {
+        memcpy(fresh.key, k->data, k->len + 1);
+        fresh.key_len = k->len;
+    }
+    fresh.valid_until_ms = valid_until_ms;
+    fresh.route = route;
     fresh.body = res->body_len ? malloc(res->body_len) : NULL;
     int ok = fresh.key && (!res->body_len || fresh.body);
     if (fresh.body)
@@ -169,7 +190,7 @@ void chsm_read_cache_put(chsm_read_cache *c, uint64_t generation, const chsm_req
         entry_clear(&fresh);
         return;
     }
-    fresh.hash = fnv1a(fresh.key);
+    fresh.hash = fnv1a(fresh.key, fresh.key_len);
     pthread_mutex_lock(&c->mu);
     fresh.epoch = c->epoch;
     entry *e = &c->slots[fresh.hash % SLOTS];

@@ -23,9 +23,10 @@ enum chsm_listener_kind { CHSM_LISTENER_ARM = 0, CHSM_LISTENER_BLOB = 1 };
 /* The authenticated caller, filled by arm/auth before the handler runs. */
 typedef struct chsm_principal {
     int authenticated;
-    char oid[64];   /* object id: what role assignments name */
-    char tid[64];   /* tenant id */
-    char appid[64]; /* application (client) id */
+    char oid[64];       /* object id: what role assignments name */
+    char tid[64];       /* tenant id */
+    char appid[64];     /* application (client) id */
+    int64_t expires_ms; /* the token's expiry when it was checked (strict mode), else 0 */
 } chsm_principal;
 
 typedef struct chsm_request {

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,12 +35,12 @@ struct chsm_listener {
 typedef struct exchange {
     chsm_buf body;
     int spill_fd;
-    char spill_path[1200];
     size_t received;
     int too_big;
     int failed;     /* could not store the body */
     void *observed; /* the spill observer's state, or NULL */
     struct timespec started;
+    char spill_path[1200]; /* last: a new exchange zeroes only what comes before */
 } exchange;
 
 int chsm_http_tls_supported(void)
@@ -285,9 +286,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     chsm_listener *l = cls;
     exchange *x = *con_cls;
     if (!x) {
-        x = calloc(1, sizeof *x);
+        /* Not calloc: spill_path is long and only read once a body spills. */
+        x = malloc(sizeof *x);
         if (!x)
             return MHD_NO;
+        memset(x, 0, offsetof(exchange, spill_path));
+        x->spill_path[0] = '\0';
         x->spill_fd = -1;
         clock_gettime(CLOCK_MONOTONIC, &x->started);
         *con_cls = x;

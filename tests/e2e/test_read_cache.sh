@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_read_cache.sh - repeated GETs answered from the read cache never show
 # stale state: after a write, a snapshot restore, a reset, a fault rule, or
-# an operation that finishes on read when the clock moves.
+# an operation that finishes on read when the clock moves, or a token that expires.
 . "$(dirname "$0")/lib.sh"
 
 start_emulator --fixture tutorial-ready
@@ -67,4 +67,27 @@ fi
 check "reset" eq "$(ctl POST /_emulator/reset)" 204
 arm GET "$C?$V"
 check "gone after reset" eq "$STATUS" 404
+
+# --- strict auth: a cached answer never outlives the token that was checked for it ---
+# Answers are looked up before routing and before the token check; the entry keeps the
+# token's expiry, so once the (QA) clock passes it the token is checked again: 401.
+stop_emulator
+DATA=$E2E_TMP/strict start_emulator --strict-auth --fixture tutorial-ready
+token_for() {
+    curl -fsS $(ca_opt) -X POST "$ARM/$S/oauth2/v2.0/token" \
+        -d "grant_type=client_credentials&client_id=$1&client_secret=x&scope=https%3A%2F%2Fmanagement.azure.com%2F.default" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+TOK=$(token_for app-1)
+ADMIN=$(token_for emulator-admin) # with --strict-auth the control surface wants this client
+TOKEN=$TOK arm GET "$C?$V"
+check "strict: token accepted" eq "$STATUS" 200
+TOKEN=$TOK arm GET "$C?$V"
+check "strict: repeated GET answered" eq "$STATUS" 200
+TOKEN=${TOK}x arm GET "$C?$V"
+check "strict: a tampered token is refused even though the path is cached" eq "$STATUS" 401
+check "strict: clock moved past the token's expiry" eq "$(curl -sS -X POST $(ca_opt) -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' --data-binary '{"advanceSeconds":7200}' "$ARM/_emulator/clock")" 200
+TOKEN=$TOK arm GET "$C?$V"
+check "strict: expired token refused, not served from memory" eq "$STATUS" 401
+check "strict: expiry code" eq "$(jq_ "$BODY_OUT" error.code)" ExpiredAuthenticationToken
 finish
