@@ -128,6 +128,49 @@ int chsm_blob_parse_iso8601(const char *s, int64_t *ms)
     return CHSM_OK;
 }
 
+/* A thread's recently verified signatures. One SAS usually signs many
+ * requests (an account SAS signs every request of a client), and its HMAC is
+ * the largest part of the check. An entry holds the key, the string to sign
+ * and the signature that matched; a hit needs all three equal (the signature
+ * compared in constant time), so a regenerated key or any other field misses.
+ * Fixed-size, thread-local: no lock and nothing to free. */
+#define SAS_MEMO_ENTRIES 8
+typedef struct sas_memo {
+    char key[100];
+    char sts[600];
+    char sig[64];
+} sas_memo;
+static _Thread_local sas_memo memo[SAS_MEMO_ENTRIES];
+static _Thread_local unsigned memo_next;
+
+static int memo_fits(const char *key, const char *sts, const char *sig)
+{
+    return strlen(key) < sizeof memo[0].key && strlen(sts) < sizeof memo[0].sts &&
+           strlen(sig) < sizeof memo[0].sig;
+}
+
+/* memo_verified tells whether sig was verified for sts with key before. */
+static int memo_verified(const char *key, const char *sts, const char *sig)
+{
+    for (int i = 0; i < SAS_MEMO_ENTRIES; i++) {
+        const sas_memo *m = &memo[i];
+        if (m->key[0] && strcmp(m->key, key) == 0 && strcmp(m->sts, sts) == 0 &&
+            chsm_blob_signature_matches(m->sig, sig))
+            return 1;
+    }
+    return 0;
+}
+
+static void memo_add(const char *key, const char *sts, const char *sig)
+{
+    if (!memo_fits(key, sts, sig))
+        return;
+    sas_memo *m = &memo[memo_next++ % SAS_MEMO_ENTRIES];
+    snprintf(m->key, sizeof m->key, "%s", key);
+    snprintf(m->sts, sizeof m->sts, "%s", sts);
+    snprintf(m->sig, sizeof m->sig, "%s", sig);
+}
+
 static int set_why(char *why, size_t whylen, int result, const char *fmt, const char *arg)
 {
     if (why && whylen)
@@ -155,12 +198,16 @@ int chsm_blob_sas_check(const chsm_blob_sas *s, const char *account, const char 
     if (!sts)
         return set_why(why, whylen, CHSM_SAS_UNSUPPORTED, "The SAS form is not supported.%s", NULL);
     int matched = 0;
+    for (size_t i = 0; i < nkeys && !matched; i++)
+        matched = keys[i] && *keys[i] && memo_verified(keys[i], sts, s->sig);
     for (size_t i = 0; i < nkeys && !matched; i++) {
         if (!keys[i] || !*keys[i])
             continue;
         char *sig = chsm_blob_hmac_base64(keys[i], sts);
         matched = chsm_blob_signature_matches(sig, s->sig);
         free(sig);
+        if (matched)
+            memo_add(keys[i], sts, s->sig);
     }
     if (!matched) {
         int r = set_why(why, whylen, CHSM_SAS_BAD_SIGNATURE,

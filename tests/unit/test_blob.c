@@ -292,6 +292,30 @@ static void test_sas(void **state)
                                          CHSM_SAS_LEVEL_OBJECT, "r", why, sizeof why),
                      CHSM_SAS_BAD_SIGNATURE);
     assert_non_null(strstr(why, "String to sign"));
+    /* The signature was verified (and remembered) above: once the key that
+     * signed it is gone it no longer matches, and a changed signature never does. */
+    const char *other_keys[2] = {"", "b3RoZXIga2V5IG9mIGFub3RoZXIgYWNjb3VudA=="};
+    assert_int_equal(chsm_blob_sas_check(&s, "devstoreaccount1", "c1", "x", other_keys, 2, now, 1,
+                                         CHSM_SAS_LEVEL_OBJECT, "r", why, sizeof why),
+                     CHSM_SAS_BAD_SIGNATURE);
+    size_t siglen = strlen(s.sig);
+    char *tampered = chsm_strdup(s.sig);
+    tampered[0] = tampered[0] == 'A' ? 'B' : 'A';
+    const char *good_sig = s.sig;
+    s.sig = tampered;
+    assert_int_equal(chsm_blob_sas_check(&s, "devstoreaccount1", "c1", "x", keys, 2, now, 1,
+                                         CHSM_SAS_LEVEL_OBJECT, "r", why, sizeof why),
+                     CHSM_SAS_BAD_SIGNATURE);
+    tampered[0] = good_sig[0];
+    tampered[siglen - 1] = '\0'; /* a prefix of the right one */
+    assert_int_equal(chsm_blob_sas_check(&s, "devstoreaccount1", "c1", "x", keys, 2, now, 1,
+                                         CHSM_SAS_LEVEL_OBJECT, "r", why, sizeof why),
+                     CHSM_SAS_BAD_SIGNATURE);
+    s.sig = good_sig;
+    free(tampered);
+    assert_int_equal(chsm_blob_sas_check(&s, "devstoreaccount1", "c1", "x", keys, 2, now, 1,
+                                         CHSM_SAS_LEVEL_OBJECT, "r", why, sizeof why),
+                     CHSM_SAS_OK);
     chsm_request_free(&req);
 
     /* Account SAS before 2020-12-06 (no ses line), srt without containers. */
