@@ -620,6 +620,8 @@ def case_backup():
                 runs["restore_ms"].append(rs["wall_ms"])
                 blob = find_blob_file(emu.data, backup_id)
                 runs["blob_bytes"] = os.path.getsize(blob) if blob else None
+            # The process's peak so far (VmHWM only grows): for the largest size, its peak.
+            runs["peak_rss_kib"] = rss_kib(emu.pid, "VmHWM")
             out["sizes"][size] = runs
         RESULTS["backup"] = out
     finally:

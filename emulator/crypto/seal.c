@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -137,4 +138,88 @@ int chsm_crypto_aes256gcm_open(const unsigned char key[32], const unsigned char 
     if (rc != CHSM_OK && n)
         OPENSSL_cleanse(plain_out, n);
     return rc;
+}
+
+/* A keyed context per direction: EVP keeps the expanded key between calls when the cipher and
+ * key are passed as NULL, so a call costs an iv setup instead of a key schedule and an
+ * allocation. */
+struct chsm_crypto_gcm {
+    EVP_CIPHER_CTX *enc, *dec;
+};
+
+int chsm_crypto_gcm_new(const unsigned char key[32], chsm_crypto_gcm **out)
+{
+    *out = NULL;
+    if (!key)
+        return CHSM_EINVAL;
+    pthread_once(&gcm_once, gcm_fetch);
+    const EVP_CIPHER *cipher = gcm_cipher ? gcm_cipher : EVP_aes_256_gcm();
+    chsm_crypto_gcm *g = calloc(1, sizeof *g);
+    if (!g)
+        return CHSM_ENOMEM;
+    g->enc = EVP_CIPHER_CTX_new();
+    g->dec = EVP_CIPHER_CTX_new();
+    int rc = g->enc && g->dec ? CHSM_OK : CHSM_ENOMEM;
+    if (rc == CHSM_OK && (EVP_CipherInit_ex(g->enc, cipher, NULL, key, NULL, 1) != 1 ||
+                          EVP_CipherInit_ex(g->dec, cipher, NULL, key, NULL, 0) != 1))
+        rc = CHSM_ECRYPTO;
+    if (rc != CHSM_OK) {
+        chsm_crypto_gcm_free(g);
+        return rc;
+    }
+    *out = g;
+    return CHSM_OK;
+}
+
+int chsm_crypto_gcm_seal(chsm_crypto_gcm *g, const unsigned char iv[12], const void *aad,
+                         size_t aadlen, const void *plain, size_t n, unsigned char *cipher_out,
+                         unsigned char tag_out[16])
+{
+    if (!g || !iv || !tag_out || (!aad && aadlen) || (n && (!plain || !cipher_out)))
+        return CHSM_EINVAL;
+    int outl = 0;
+    unsigned char final_block[16];
+    int rc = EVP_CipherInit_ex(g->enc, NULL, NULL, NULL, iv, 1) == 1 ? CHSM_OK : CHSM_ECRYPTO;
+    if (rc == CHSM_OK)
+        rc = gcm_update(g->enc, NULL, aad, aadlen);
+    if (rc == CHSM_OK)
+        rc = gcm_update(g->enc, cipher_out, plain, n);
+    if (rc == CHSM_OK && EVP_CipherFinal_ex(g->enc, final_block, &outl) != 1)
+        rc = CHSM_ECRYPTO;
+    if (rc == CHSM_OK && EVP_CIPHER_CTX_ctrl(g->enc, EVP_CTRL_GCM_GET_TAG, 16, tag_out) != 1)
+        rc = CHSM_ECRYPTO;
+    return rc;
+}
+
+int chsm_crypto_gcm_open(chsm_crypto_gcm *g, const unsigned char iv[12], const void *aad,
+                         size_t aadlen, const void *cipher, size_t n, const unsigned char tag[16],
+                         unsigned char *plain_out)
+{
+    if (!g || !iv || !tag || (!aad && aadlen) || (n && (!cipher || !plain_out)))
+        return CHSM_EINVAL;
+    int outl = 0;
+    unsigned char final_block[16];
+    unsigned char tagcopy[16];
+    memcpy(tagcopy, tag, 16); /* the ctrl takes a non-const pointer */
+    int rc = EVP_CipherInit_ex(g->dec, NULL, NULL, NULL, iv, 0) == 1 ? CHSM_OK : CHSM_ECRYPTO;
+    if (rc == CHSM_OK && EVP_CIPHER_CTX_ctrl(g->dec, EVP_CTRL_GCM_SET_TAG, 16, tagcopy) != 1)
+        rc = CHSM_ECRYPTO;
+    if (rc == CHSM_OK)
+        rc = gcm_update(g->dec, NULL, aad, aadlen);
+    if (rc == CHSM_OK)
+        rc = gcm_update(g->dec, plain_out, cipher, n);
+    if (rc == CHSM_OK && EVP_CipherFinal_ex(g->dec, final_block, &outl) != 1)
+        rc = CHSM_ECRYPTO;
+    if (rc != CHSM_OK && n && plain_out)
+        OPENSSL_cleanse(plain_out, n);
+    return rc;
+}
+
+void chsm_crypto_gcm_free(chsm_crypto_gcm *g)
+{
+    if (!g)
+        return;
+    EVP_CIPHER_CTX_free(g->enc); /* frees and cleanses the expanded key */
+    EVP_CIPHER_CTX_free(g->dec);
+    free(g);
 }

@@ -22,4 +22,23 @@ int chsm_crypto_aes256gcm_open(const unsigned char key[32], const unsigned char 
                                const void *aad, size_t aadlen, const void *cipher, size_t n,
                                const unsigned char tag[16], unsigned char *plain_out);
 
+/* An AES-256-GCM key set up once for many small seals and opens (a backup or restore of
+ * thousands of keys): the key schedule and the cipher contexts are reused, only the iv and
+ * the data change per call. */
+typedef struct chsm_crypto_gcm chsm_crypto_gcm;
+
+/* chsm_crypto_gcm_new keys a new context with key (caller frees with chsm_crypto_gcm_free). */
+int chsm_crypto_gcm_new(const unsigned char key[32], chsm_crypto_gcm **out);
+/* chsm_crypto_gcm_seal is chsm_crypto_aes256gcm_seal under g's key. */
+int chsm_crypto_gcm_seal(chsm_crypto_gcm *g, const unsigned char iv[12], const void *aad,
+                         size_t aadlen, const void *plain, size_t n, unsigned char *cipher_out,
+                         unsigned char tag_out[16]);
+/* chsm_crypto_gcm_open is chsm_crypto_aes256gcm_open under g's key (CHSM_ECRYPTO, plain_out
+ * zeroed, when the tag does not authenticate). */
+int chsm_crypto_gcm_open(chsm_crypto_gcm *g, const unsigned char iv[12], const void *aad,
+                         size_t aadlen, const void *cipher, size_t n, const unsigned char tag[16],
+                         unsigned char *plain_out);
+/* chsm_crypto_gcm_free wipes the key and frees g (NULL is fine). */
+void chsm_crypto_gcm_free(chsm_crypto_gcm *g);
+
 #endif

@@ -1007,14 +1007,20 @@ static void store_new_keys(dp *d, new_key *nk, int count, const char *key_id)
     if (rc == CHSM_OK) {
         int exists = chsm_hsm_repo_key_id_exists(s, d->c.resource_id, key_id);
         rc = exists < 0 ? exists : exists ? CHSM_EEXISTS : CHSM_OK;
-        /* A count, not a list: filling a cluster must not cost O(keys) per key. */
-        int n = rc == CHSM_OK ? chsm_hsm_repo_keys_count(s, d->c.resource_id) : 0;
-        if (n < 0)
-            rc = n;
-        else if (rc == CHSM_OK && n + count > d->app->cfg.hsm_max_keys)
-            rc = CHSM_ETOOBIG;
         if (rc == CHSM_OK)
             rc = chsm_hsm_repo_cluster_get(s, d->c.resource_id, &c);
+        /* Handles come only from the counter, which starts at CHSM_HSM_FIRST_HANDLE, so the
+         * cluster holds at most next_handle - FIRST keys: the keys are counted (COUNT(*) is
+         * O(keys), which made filling a cluster quadratic) only when that bound could pass
+         * the limit, i.e. after deletions near the limit. */
+        int64_t bound = rc == CHSM_OK ? c.next_handle - CHSM_HSM_FIRST_HANDLE : 0;
+        if (rc == CHSM_OK && (bound < 0 || bound + count > d->app->cfg.hsm_max_keys)) {
+            int n = chsm_hsm_repo_keys_count(s, d->c.resource_id);
+            if (n < 0)
+                rc = n;
+            else if (n + count > d->app->cfg.hsm_max_keys)
+                rc = CHSM_ETOOBIG;
+        }
         for (int i = 0; rc == CHSM_OK && i < count; i++) {
             chsm_hsm_key k;
             memset(&k, 0, sizeof k);

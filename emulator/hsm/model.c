@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define SEAL_INFO "chsm hsm key material v1"
-#define SEAL_OVERHEAD (12 + 16)
+#define SEAL_OVERHEAD CHSM_HSM_SEAL_OVERHEAD
 
 void chsm_hsm_label(const char *resource_id, const char *name, char *out, size_t outlen)
 {
@@ -98,52 +98,111 @@ int chsm_hsm_set_activation(struct chsm_app *app, const char *resource_id, const
     return rc;
 }
 
-/* A cluster's sealing context, made once for an operation on many keys: the
- * derived key (HKDF is most of the cost of sealing one small key) and the
- * lowercased resource id the additional data names. */
-typedef struct sealer {
-    unsigned char key[32];
-    char id[600];
-} sealer;
+/* A cluster's sealing context: the derived key keyed into a reusable AES-GCM context (HKDF and
+ * the key schedule are most of the cost of sealing one small key), the additional data's
+ * fixed prefix "chsm-key|<lowercased resource id>|", and a pool of random ivs. */
+struct chsm_hsm_sealer {
+    chsm_crypto_gcm *gcm;
+    char aad[640];
+    size_t prefix_len;
+    unsigned char ivs[12 * 64];
+    size_t iv_next; /* bytes of ivs handed out; sizeof ivs: refill */
+};
 
-/* sealer_init derives c's sealing key into s (wipe with sealer_wipe). */
-static int sealer_init(struct chsm_app *app, const chsm_hsm_cluster *c, sealer *s)
+int chsm_hsm_sealer_new(struct chsm_app *app, const chsm_hsm_cluster *c, chsm_hsm_sealer **out)
 {
+    *out = NULL;
     size_t n = strlen(c->resource_id);
-    if (n >= sizeof s->id)
+    if (n + sizeof "chsm-key||" + 21 > sizeof((chsm_hsm_sealer *)0)->aad)
         return CHSM_EINVAL;
-    for (size_t i = 0; i <= n; i++)
-        s->id[i] = (char)tolower((unsigned char)c->resource_id[i]);
-    return chsm_crypto_hkdf_sha256(app->fleet_secret, sizeof app->fleet_secret, c->salt,
-                                   sizeof c->salt, SEAL_INFO, sizeof SEAL_INFO - 1, s->key, 32);
+    chsm_hsm_sealer *s = calloc(1, sizeof *s);
+    if (!s)
+        return CHSM_ENOMEM;
+    memcpy(s->aad, "chsm-key|", 9);
+    for (size_t i = 0; i < n; i++)
+        s->aad[9 + i] = (char)tolower((unsigned char)c->resource_id[i]);
+    s->aad[9 + n] = '|';
+    s->prefix_len = 10 + n;
+    s->iv_next = sizeof s->ivs;
+    unsigned char key[32];
+    int rc = chsm_crypto_hkdf_sha256(app->fleet_secret, sizeof app->fleet_secret, c->salt,
+                                     sizeof c->salt, SEAL_INFO, sizeof SEAL_INFO - 1, key, 32);
+    if (rc == CHSM_OK)
+        rc = chsm_crypto_gcm_new(key, &s->gcm);
+    chsm_crypto_key_wipe(key, sizeof key);
+    if (rc != CHSM_OK) {
+        chsm_hsm_sealer_free(s);
+        return rc;
+    }
+    *out = s;
+    return CHSM_OK;
 }
 
-static void sealer_wipe(sealer *s)
+void chsm_hsm_sealer_free(chsm_hsm_sealer *s)
 {
-    chsm_crypto_key_wipe(s->key, sizeof s->key);
+    if (!s)
+        return;
+    chsm_crypto_gcm_free(s->gcm);
+    free(s);
 }
 
-/* seal_aad binds sealed material to its cluster and handle. */
-static size_t seal_aad(const sealer *s, int64_t handle, char *out, size_t outlen)
+/* sealer_aad completes the additional data with the handle in decimal (as "%lld" would);
+ * returns its length. */
+static size_t sealer_aad(chsm_hsm_sealer *s, int64_t handle)
 {
-    int n = snprintf(out, outlen, "chsm-key|%s|%lld", s->id, (long long)handle);
-    return n < 0 ? 0 : (size_t)n < outlen ? (size_t)n : outlen - 1;
+    char digits[24];
+    size_t nd = 0;
+    uint64_t v = handle < 0 ? (uint64_t)0 - (uint64_t)handle : (uint64_t)handle;
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t n = s->prefix_len;
+    if (handle < 0)
+        s->aad[n++] = '-';
+    while (nd)
+        s->aad[n++] = digits[--nd];
+    return n;
 }
 
-static int seal_with(const sealer *s, int64_t handle, const void *plain, size_t n,
+int chsm_hsm_sealer_seal(chsm_hsm_sealer *s, int64_t handle, const void *plain, size_t n,
+                         unsigned char *out)
+{
+    if (!plain || n == 0 || n > CHSM_CRYPTO_KEY_MAX_DER)
+        return CHSM_EINVAL;
+    if (s->iv_next + 12 > sizeof s->ivs) {
+        int rc = chsm_crypto_random(s->ivs, sizeof s->ivs);
+        if (rc != CHSM_OK)
+            return rc;
+        s->iv_next = 0;
+    }
+    memcpy(out, s->ivs + s->iv_next, 12); /* each iv is used once */
+    s->iv_next += 12;
+    size_t aadlen = sealer_aad(s, handle);
+    return chsm_crypto_gcm_seal(s->gcm, out, s->aad, aadlen, plain, n, out + SEAL_OVERHEAD,
+                                out + 12);
+}
+
+int chsm_hsm_sealer_open(chsm_hsm_sealer *s, int64_t handle, const unsigned char *sealed,
+                         size_t len, unsigned char *plain_out)
+{
+    if (!sealed || len <= SEAL_OVERHEAD || len > CHSM_CRYPTO_KEY_MAX_DER + SEAL_OVERHEAD)
+        return CHSM_EINVAL;
+    size_t aadlen = sealer_aad(s, handle);
+    return chsm_crypto_gcm_open(s->gcm, sealed, s->aad, aadlen, sealed + SEAL_OVERHEAD,
+                                len - SEAL_OVERHEAD, sealed + 12, plain_out);
+}
+
+/* seal_with seals into a new buffer (caller frees *sealed). */
+static int seal_with(chsm_hsm_sealer *s, int64_t handle, const void *plain, size_t n,
                      unsigned char **sealed, size_t *len)
 {
     if (!plain || n == 0 || n > CHSM_CRYPTO_KEY_MAX_DER)
         return CHSM_EINVAL;
-    char aad[700];
-    size_t aadlen = seal_aad(s, handle, aad, sizeof aad);
     unsigned char *out = malloc(n + SEAL_OVERHEAD);
     if (!out)
         return CHSM_ENOMEM;
-    int rc = chsm_crypto_random(out, 12);
-    if (rc == CHSM_OK)
-        rc = chsm_crypto_aes256gcm_seal(s->key, out, aad, aadlen, plain, n, out + SEAL_OVERHEAD,
-                                        out + 12);
+    int rc = chsm_hsm_sealer_seal(s, handle, plain, n, out);
     if (rc != CHSM_OK) {
         free(out);
         return rc;
@@ -153,19 +212,17 @@ static int seal_with(const sealer *s, int64_t handle, const void *plain, size_t 
     return CHSM_OK;
 }
 
-static int unseal_with(const sealer *s, int64_t handle, const unsigned char *sealed, size_t len,
+/* unseal_with opens into a new buffer (caller frees with chsm_crypto_key_free). */
+static int unseal_with(chsm_hsm_sealer *s, int64_t handle, const unsigned char *sealed, size_t len,
                        unsigned char **plain, size_t *n)
 {
     if (!sealed || len <= SEAL_OVERHEAD || len > CHSM_CRYPTO_KEY_MAX_DER + SEAL_OVERHEAD)
         return CHSM_EINVAL;
-    char aad[700];
-    size_t aadlen = seal_aad(s, handle, aad, sizeof aad);
     size_t m = len - SEAL_OVERHEAD;
     unsigned char *out = malloc(m);
     if (!out)
         return CHSM_ENOMEM;
-    int rc = chsm_crypto_aes256gcm_open(s->key, sealed, aad, aadlen, sealed + SEAL_OVERHEAD, m,
-                                        sealed + 12, out);
+    int rc = chsm_hsm_sealer_open(s, handle, sealed, len, out);
     if (rc != CHSM_OK) {
         chsm_crypto_key_free(out, m);
         return rc;
@@ -178,22 +235,22 @@ static int unseal_with(const sealer *s, int64_t handle, const unsigned char *sea
 int chsm_hsm_seal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t handle,
                   const void *plain, size_t n, unsigned char **sealed, size_t *len)
 {
-    sealer s;
-    int rc = sealer_init(app, c, &s);
+    chsm_hsm_sealer *s;
+    int rc = chsm_hsm_sealer_new(app, c, &s);
     if (rc == CHSM_OK)
-        rc = seal_with(&s, handle, plain, n, sealed, len);
-    sealer_wipe(&s);
+        rc = seal_with(s, handle, plain, n, sealed, len);
+    chsm_hsm_sealer_free(s);
     return rc;
 }
 
 int chsm_hsm_unseal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t handle,
                     const unsigned char *sealed, size_t len, unsigned char **plain, size_t *n)
 {
-    sealer s;
-    int rc = sealer_init(app, c, &s);
+    chsm_hsm_sealer *s;
+    int rc = chsm_hsm_sealer_new(app, c, &s);
     if (rc == CHSM_OK)
-        rc = unseal_with(&s, handle, sealed, len, plain, n);
-    sealer_wipe(&s);
+        rc = unseal_with(s, handle, sealed, len, plain, n);
+    chsm_hsm_sealer_free(s);
     return rc;
 }
 
@@ -242,12 +299,13 @@ int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snaps
     }
     cJSON *jk = cJSON_AddArrayToObject(root, "keys");
     cJSON *ra = cJSON_AddArrayToObject(root, "roleAssignments");
-    sealer sl;
-    rc = sealer_init(app, &c, &sl);
+    chsm_hsm_sealer *sl = NULL;
+    if (rc == CHSM_OK)
+        rc = chsm_hsm_sealer_new(app, &c, &sl);
     for (size_t i = 0; rc == CHSM_OK && i < nkeys; i++) {
         unsigned char *plain = NULL;
         size_t n = 0;
-        rc = unseal_with(&sl, keys[i].handle, keys[i].sealed, keys[i].sealed_len, &plain, &n);
+        rc = unseal_with(sl, keys[i].handle, keys[i].sealed, keys[i].sealed_len, &plain, &n);
         if (rc != CHSM_OK)
             break;
         char *b64 = chsm_crypto_base64_encode(plain, n);
@@ -294,7 +352,7 @@ int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snaps
         }
         cJSON_Delete(shared_list);
     }
-    sealer_wipe(&sl);
+    chsm_hsm_sealer_free(sl);
     free(users);
     chsm_hsm_keys_free(keys, nkeys);
     if (rc != CHSM_OK) {
@@ -317,11 +375,8 @@ static int valid_user_type(const char *t)
                  strcmp(t, "AU") == 0);
 }
 
-/* check_material makes sure decoded material fits what the key says it is. */
-static int check_material(const cJSON *meta, const unsigned char *m, size_t n)
+int chsm_hsm_material_fits(const char *klass, const char *type, const unsigned char *m, size_t n)
 {
-    const char *klass = chsm_json_str(meta, "class");
-    const char *type = chsm_json_str(meta, "type");
     if (!klass || !type)
         return 0;
     if (strcmp(klass, "secret") == 0)
@@ -331,6 +386,12 @@ static int check_material(const cJSON *meta, const unsigned char *m, size_t n)
         return 0;
     return strcmp(klass, "private") == 0 ? d.is_private
                                          : strcmp(klass, "public") == 0 && !d.is_private;
+}
+
+/* check_material makes sure decoded material fits what the key says it is. */
+static int check_material(const cJSON *meta, const unsigned char *m, size_t n)
+{
+    return chsm_hsm_material_fits(chsm_json_str(meta, "class"), chsm_json_str(meta, "type"), m, n);
 }
 
 /* find_user_in returns the snapshot user named name (any case), or NULL. */
@@ -442,20 +503,10 @@ static int snapshot_check_key(const cJSON *users, const cJSON *k, const ra_ref *
     return CHSM_OK;
 }
 
-int chsm_hsm_snapshot_check(const cJSON *snapshot, int max_keys, char *err, size_t errlen)
+int chsm_hsm_check_users(const cJSON *users, char *err, size_t errlen)
 {
-    const cJSON *fmt = cJSON_GetObjectItem(snapshot, "format");
-    const cJSON *users = cJSON_GetObjectItem(snapshot, "users");
-    const cJSON *keys = cJSON_GetObjectItem(snapshot, "keys");
-    const cJSON *ra = cJSON_GetObjectItem(snapshot, "roleAssignments");
-    if (!cJSON_IsObject(snapshot) || !cJSON_IsNumber(fmt) ||
-        fmt->valueint != CHSM_HSM_SNAPSHOT_FORMAT)
-        return bad(err, errlen, "unknown snapshot format");
-    if (!cJSON_IsArray(users) || !cJSON_IsArray(keys) || !cJSON_IsArray(ra))
-        return bad(err, errlen, "users, keys or roleAssignments missing");
-    if (cJSON_GetArraySize(users) < 1 || cJSON_GetArraySize(users) > CHSM_HSM_MAX_USERS ||
-        cJSON_GetArraySize(keys) > max_keys ||
-        (double)cJSON_GetArraySize(ra) > (double)max_keys * (CHSM_HSM_MAX_USERS + 1))
+    if (!cJSON_IsArray(users) || cJSON_GetArraySize(users) < 1 ||
+        cJSON_GetArraySize(users) > CHSM_HSM_MAX_USERS)
         return bad(err, errlen, "too many or no users, or too many keys");
     const cJSON *u;
     cJSON_ArrayForEach(u, users)
@@ -473,6 +524,26 @@ int chsm_hsm_snapshot_check(const cJSON *snapshot, int max_keys, char *err, size
         if (find_user_in(users, name) != u)
             return bad(err, errlen, "a user appears twice");
     }
+    return CHSM_OK;
+}
+
+int chsm_hsm_snapshot_check(const cJSON *snapshot, int max_keys, char *err, size_t errlen)
+{
+    const cJSON *fmt = cJSON_GetObjectItem(snapshot, "format");
+    const cJSON *users = cJSON_GetObjectItem(snapshot, "users");
+    const cJSON *keys = cJSON_GetObjectItem(snapshot, "keys");
+    const cJSON *ra = cJSON_GetObjectItem(snapshot, "roleAssignments");
+    if (!cJSON_IsObject(snapshot) || !cJSON_IsNumber(fmt) ||
+        fmt->valueint != CHSM_HSM_SNAPSHOT_FORMAT)
+        return bad(err, errlen, "unknown snapshot format");
+    if (!cJSON_IsArray(users) || !cJSON_IsArray(keys) || !cJSON_IsArray(ra))
+        return bad(err, errlen, "users, keys or roleAssignments missing");
+    if (cJSON_GetArraySize(keys) > max_keys ||
+        (double)cJSON_GetArraySize(ra) > (double)max_keys * (CHSM_HSM_MAX_USERS + 1))
+        return bad(err, errlen, "too many or no users, or too many keys");
+    int urc = chsm_hsm_check_users(users, err, errlen);
+    if (urc != CHSM_OK)
+        return urc;
     ra_ref *idx = NULL;
     size_t nidx = 0;
     if (cJSON_GetArraySize(keys) > 0) {
@@ -500,8 +571,8 @@ static int import_keys(struct chsm_app *app, const char *resource_id, const cJSO
                        chsm_hsm_cluster *c_, const ra_ref *idx, size_t nidx)
 {
     chsm_hsm_cluster c = *c_;
-    sealer sl;
-    int rc = sealer_init(app, &c, &sl);
+    chsm_hsm_sealer *sl = NULL;
+    int rc = chsm_hsm_sealer_new(app, &c, &sl);
     if (rc != CHSM_OK)
         return rc;
     const cJSON *k;
@@ -519,7 +590,7 @@ static int import_keys(struct chsm_app *app, const char *resource_id, const cJSO
         hk.handle = c.next_handle++;
         snprintf(hk.key_id, sizeof hk.key_id, "%s", chsm_json_str(k, "keyId"));
         snprintf(hk.klass, sizeof hk.klass, "%s", chsm_json_str(k, "class"));
-        rc = seal_with(&sl, hk.handle, m, mlen, &hk.sealed, &hk.sealed_len);
+        rc = seal_with(sl, hk.handle, m, mlen, &hk.sealed, &hk.sealed_len);
         chsm_crypto_key_free(m, mlen);
         if (rc != CHSM_OK)
             break;
@@ -545,10 +616,37 @@ static int import_keys(struct chsm_app *app, const char *resource_id, const cJSO
         if (rc != CHSM_OK)
             break;
     }
-    sealer_wipe(&sl);
+    chsm_hsm_sealer_free(sl);
     if (rc == CHSM_OK)
         *c_ = c;
     return rc;
+}
+
+int chsm_hsm_import_users(struct chsm_app *app, const char *resource_id, const cJSON *users,
+                          int *max_user_id)
+{
+    *max_user_id = 1;
+    int rc = chsm_hsm_repo_cluster_wipe(app->store, resource_id);
+    if (rc != CHSM_OK)
+        return rc;
+    const cJSON *u;
+    cJSON_ArrayForEach(u, users)
+    {
+        chsm_hsm_user hu;
+        memset(&hu, 0, sizeof hu);
+        hu.user_id = cJSON_GetObjectItem(u, "userId")->valueint;
+        snprintf(hu.user_type, sizeof hu.user_type, "%s", chsm_json_str(u, "userType"));
+        snprintf(hu.username, sizeof hu.username, "%s", chsm_json_str(u, "username"));
+        snprintf(hu.password_hash, sizeof hu.password_hash, "%s", chsm_json_str(u, "passwordHash"));
+        int fails = cJSON_GetObjectItem(u, "loginFailureCount")->valueint;
+        hu.login_failures = fails < 0 ? 0 : fails;
+        hu.locked = cJSON_IsTrue(cJSON_GetObjectItem(u, "locked"));
+        if (hu.user_id > *max_user_id)
+            *max_user_id = hu.user_id;
+        if ((rc = chsm_hsm_repo_user_put(app->store, resource_id, &hu)) != CHSM_OK)
+            return rc;
+    }
+    return CHSM_OK;
 }
 
 int chsm_hsm_import(struct chsm_app *app, const char *resource_id, const cJSON *snapshot, char *err,
@@ -563,27 +661,11 @@ int chsm_hsm_import(struct chsm_app *app, const char *resource_id, const cJSON *
         snprintf(err, errlen, "the destination cluster has no HSM state");
         return rc;
     }
-    rc = chsm_hsm_repo_cluster_wipe(app->store, resource_id);
+    int max_user_id = 1;
+    rc = chsm_hsm_import_users(app, resource_id, cJSON_GetObjectItem(snapshot, "users"),
+                               &max_user_id);
     if (rc != CHSM_OK)
         return rc;
-    int max_user_id = 1;
-    const cJSON *u;
-    cJSON_ArrayForEach(u, cJSON_GetObjectItem(snapshot, "users"))
-    {
-        chsm_hsm_user hu;
-        memset(&hu, 0, sizeof hu);
-        hu.user_id = cJSON_GetObjectItem(u, "userId")->valueint;
-        snprintf(hu.user_type, sizeof hu.user_type, "%s", chsm_json_str(u, "userType"));
-        snprintf(hu.username, sizeof hu.username, "%s", chsm_json_str(u, "username"));
-        snprintf(hu.password_hash, sizeof hu.password_hash, "%s", chsm_json_str(u, "passwordHash"));
-        int fails = cJSON_GetObjectItem(u, "loginFailureCount")->valueint;
-        hu.login_failures = fails < 0 ? 0 : fails;
-        hu.locked = cJSON_IsTrue(cJSON_GetObjectItem(u, "locked"));
-        if (hu.user_id > max_user_id)
-            max_user_id = hu.user_id;
-        if ((rc = chsm_hsm_repo_user_put(app->store, resource_id, &hu)) != CHSM_OK)
-            return rc;
-    }
     c.next_user_id = max_user_id + 1;
     ra_ref *idx = NULL;
     size_t nidx = 0;

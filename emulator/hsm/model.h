@@ -54,20 +54,54 @@ int chsm_hsm_seal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t handl
 int chsm_hsm_unseal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t handle,
                     const unsigned char *sealed, size_t len, unsigned char **plain, size_t *n);
 
-/* chsm_hsm_export returns the snapshot a backup carries (caller frees): cluster metadata,
- * users with password hashes, keys with attributes, versions, tags and material (in the
- * clear: the caller seals the whole snapshot), and the key role assignments. */
+/* The bytes sealed material adds to the key: iv (12) and tag (16), stored before the
+ * ciphertext. */
+#define CHSM_HSM_SEAL_OVERHEAD (12 + 16)
+
+/* A cluster's sealing context for an operation on many keys (backup, restore): the key is
+ * derived and the cipher keyed once, ivs are drawn from a random pool. */
+typedef struct chsm_hsm_sealer chsm_hsm_sealer;
+
+/* chsm_hsm_sealer_new makes the sealing context of cluster c (caller frees with
+ * chsm_hsm_sealer_free). */
+int chsm_hsm_sealer_new(struct chsm_app *app, const chsm_hsm_cluster *c, chsm_hsm_sealer **out);
+/* chsm_hsm_sealer_seal seals n bytes (1..CHSM_CRYPTO_KEY_MAX_DER) of material for handle into
+ * out, which has room for n + CHSM_HSM_SEAL_OVERHEAD bytes. */
+int chsm_hsm_sealer_seal(chsm_hsm_sealer *s, int64_t handle, const void *plain, size_t n,
+                         unsigned char *out);
+/* chsm_hsm_sealer_open opens len bytes of sealed material of handle into plain_out, which has
+ * room for len - CHSM_HSM_SEAL_OVERHEAD bytes; CHSM_ECRYPTO if it does not authenticate. */
+int chsm_hsm_sealer_open(chsm_hsm_sealer *s, int64_t handle, const unsigned char *sealed,
+                         size_t len, unsigned char *plain_out);
+/* chsm_hsm_sealer_free wipes and frees s (NULL is fine). */
+void chsm_hsm_sealer_free(chsm_hsm_sealer *s);
+
+/* chsm_hsm_export returns the FORMAT 1 snapshot (one JSON document) a backup carried before
+ * format 2 (hsm/snapshot.h) (caller frees): cluster metadata, users with password hashes,
+ * keys with attributes, versions, tags and material (in the clear: the caller seals the whole
+ * snapshot), and the key role assignments. Kept to make old-format backups for tests. */
 int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snapshot);
-/* chsm_hsm_snapshot_check validates a snapshot completely without touching any state:
+/* chsm_hsm_snapshot_check validates a format-1 snapshot completely without touching any state:
  * format, users, at most max_keys keys, key material against each key's class and type, one
  * owner per key and only known users in role assignments. CHSM_EINVAL with the reason in err. */
 int chsm_hsm_snapshot_check(const cJSON *snapshot, int max_keys, char *err, size_t errlen);
-/* chsm_hsm_import replaces the HSM of resource_id with a snapshot and activates it. The
+/* chsm_hsm_import replaces the HSM of resource_id with a format-1 snapshot and activates it. The
  * snapshot is checked (chsm_hsm_snapshot_check) before anything is written, so a bad one
  * leaves the destination untouched; after a store error the caller rolls back. Key handles are
  * reassigned; key ids and user ids are kept. */
 int chsm_hsm_import(struct chsm_app *app, const char *resource_id, const cJSON *snapshot, char *err,
                     size_t errlen);
+
+/* chsm_hsm_material_fits tells whether key material fits a key's class and type (AES 16/24/32
+ * bytes; private keys PKCS#8 and public keys SPKI of that type): 1 or 0. */
+int chsm_hsm_material_fits(const char *klass, const char *type, const unsigned char *m, size_t n);
+/* chsm_hsm_check_users validates a snapshot's users array (1..CHSM_HSM_MAX_USERS entries,
+ * ids, types, unique names, hash sizes). CHSM_EINVAL with the reason in err. */
+int chsm_hsm_check_users(const cJSON *users, char *err, size_t errlen);
+/* chsm_hsm_import_users wipes resource_id's users, keys and sessions and stores the checked
+ * users; *max_user_id gets the largest user id. */
+int chsm_hsm_import_users(struct chsm_app *app, const char *resource_id, const cJSON *users,
+                          int *max_user_id);
 
 /* What a restore into a cluster may do, from the destination's state (chsm_hsm_restore_rule). */
 typedef enum chsm_hsm_restore_verdict {

@@ -6,6 +6,8 @@
 #include "util/status.h"
 #include "util/text.h"
 
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +420,238 @@ int chsm_hsm_repo_keys_list(chsm_store *s, const char *resource_id, int with_mat
         *out = NULL;
         *n = 0;
     }
+    return rc;
+}
+
+int chsm_hsm_repo_keys_each(chsm_store *s, const char *resource_id, chsm_hsm_key_row_fn fn,
+                            void *ctx)
+{
+    static const char sql[] = "SELECT handle, key_id, class, meta, sealed_material FROM hsm_keys"
+                              " WHERE cluster_key=? ORDER BY handle";
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = st ? CHSM_OK : CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        int step;
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            chsm_hsm_key_row row;
+            memset(&row, 0, sizeof row);
+            row.handle = sqlite3_column_int64(st, 0);
+            row.key_id = (const char *)sqlite3_column_text(st, 1);
+            row.klass = (const char *)sqlite3_column_text(st, 2);
+            row.meta = (const char *)sqlite3_column_text(st, 3);
+            row.meta_len = (size_t)sqlite3_column_bytes(st, 3);
+            row.sealed = sqlite3_column_blob(st, 4);
+            row.sealed_len = (size_t)sqlite3_column_bytes(st, 4);
+            if (!row.key_id || !row.klass || !row.meta) {
+                rc = CHSM_EIO;
+                break;
+            }
+            rc = fn(ctx, &row);
+            if (rc != CHSM_OK)
+                break;
+        }
+        if (rc == CHSM_OK && step != SQLITE_DONE)
+            rc = CHSM_EIO;
+        store_done_(st);
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+int chsm_hsm_repo_key_insert_row(chsm_store *s, const char *resource_id,
+                                 const chsm_hsm_key_row *row)
+{
+    static const char sql[] =
+        "INSERT INTO hsm_keys(cluster_key, handle, key_id, class, owner_key, meta, sealed_material)"
+        " VALUES(?,?,?,?,?,?,?)";
+    if (!row->sealed || !row->sealed_len || !row->meta || row->meta_len > INT32_MAX ||
+        row->sealed_len > INT32_MAX || !row->key_id || !row->klass || !row->owner)
+        return CHSM_EINVAL;
+    store_lock_(s);
+    sqlite3_stmt *st = store_prepare_(s, sql);
+    int rc = CHSM_EIO;
+    if (st) {
+        store_bind_lower_(st, 1, resource_id);
+        sqlite3_bind_int64(st, 2, row->handle);
+        sqlite3_bind_text(st, 3, row->key_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, row->klass, -1, SQLITE_STATIC);
+        store_bind_lower_(st, 5, row->owner);
+        sqlite3_bind_text(st, 6, row->meta, (int)row->meta_len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 7, row->sealed, (int)row->sealed_len, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            rc = CHSM_OK;
+        else if (step == SQLITE_CONSTRAINT)
+            rc = CHSM_EEXISTS;
+        else
+            rc = store_fail_(s, step);
+        store_done_(st); /* clears the bindings before the borrowed columns go away */
+    }
+    store_unlock_(s);
+    return rc;
+}
+
+/* ---- batched key inserts ---- */
+
+#define INSERT_BATCH 16
+#define KEY_ROW "(?,?,?,?,?,?,?)"
+#define KEY_ROWS4 KEY_ROW "," KEY_ROW "," KEY_ROW "," KEY_ROW
+/* OR FAIL: a conflict stops the statement without undoing its earlier rows, so SQLite keeps no
+ * statement journal (with the default ABORT every batch copied the pages it touched, ~30 per
+ * batch, into a temp file first). A failure dooms the whole transaction instead. */
+#define KEY_INSERT                                                                                 \
+    "INSERT OR FAIL INTO hsm_keys(cluster_key, handle, key_id, class, owner_key, meta, "           \
+    "sealed_material)"                                                                             \
+    " VALUES"
+/* The page cache a bulk insert may use: the cluster's key_id index takes random inserts, and
+ * with SQLite's default 2 MB cache each one of 100k keys would read its page back. */
+#define INSERT_CACHE_KIB 131072
+
+typedef struct queued_key {
+    int64_t handle;
+    char key_id[129];
+    char klass[8];
+    char owner_key[32];
+    const char *meta; /* borrowed */
+    size_t meta_len;
+    unsigned char sealed[CHSM_CRYPTO_KEY_MAX_DER + 64];
+    size_t sealed_len;
+} queued_key;
+
+struct chsm_hsm_key_inserter {
+    chsm_store *s;
+    char cluster_key[600];
+    int old_cache; /* the cache_size before, restored by finish */
+    int rc;        /* the first error */
+    size_t n;
+    queued_key q[INSERT_BATCH];
+};
+
+/* cache_size reads (set 0) or sets the connection's page cache size (PRAGMA cache_size). */
+static int cache_size(chsm_store *s, int set, int value)
+{
+    char sql[64];
+    if (set)
+        snprintf(sql, sizeof sql, "PRAGMA cache_size=%d", value);
+    else
+        snprintf(sql, sizeof sql, "PRAGMA cache_size");
+    sqlite3_stmt *st = NULL;
+    int v = 0;
+    if (sqlite3_prepare_v2(store_db_(s), sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void bind_queued(sqlite3_stmt *st, int base, const char *cluster_key, const queued_key *k)
+{
+    sqlite3_bind_text(st, base + 1, cluster_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, base + 2, k->handle);
+    sqlite3_bind_text(st, base + 3, k->key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, base + 4, k->klass, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, base + 5, k->owner_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, base + 6, k->meta, (int)k->meta_len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, base + 7, k->sealed, (int)k->sealed_len, SQLITE_STATIC);
+}
+
+/* run_insert binds count queued keys from first into st and steps it. */
+static int run_insert(chsm_hsm_key_inserter *ins, sqlite3_stmt *st, size_t first, size_t count)
+{
+    if (!st)
+        return CHSM_EIO;
+    for (size_t i = 0; i < count; i++)
+        bind_queued(st, (int)i * 7, ins->cluster_key, &ins->q[first + i]);
+    int step = sqlite3_step(st);
+    int rc = step == SQLITE_DONE ? CHSM_OK : store_fail_(ins->s, step);
+    if (step == SQLITE_CONSTRAINT)
+        rc = CHSM_EEXISTS;
+    store_done_(st); /* clears the bindings before the queue is reused */
+    return rc;
+}
+
+/* flush inserts the queue: a full batch in one statement, a partial one row by row. */
+static void flush(chsm_hsm_key_inserter *ins)
+{
+    static const char batch_sql[] = KEY_INSERT KEY_ROWS4 "," KEY_ROWS4 "," KEY_ROWS4 "," KEY_ROWS4;
+    static const char one_sql[] = KEY_INSERT KEY_ROW;
+    if (ins->rc == CHSM_OK && ins->n > 0) {
+        store_lock_(ins->s);
+        if (ins->n == INSERT_BATCH) {
+            ins->rc = run_insert(ins, store_prepare_(ins->s, batch_sql), 0, INSERT_BATCH);
+        } else {
+            for (size_t i = 0; ins->rc == CHSM_OK && i < ins->n; i++)
+                ins->rc = run_insert(ins, store_prepare_(ins->s, one_sql), i, 1);
+        }
+        store_unlock_(ins->s);
+    }
+    for (size_t i = 0; i < ins->n; i++)
+        chsm_crypto_key_wipe(ins->q[i].sealed, ins->q[i].sealed_len);
+    ins->n = 0;
+}
+
+int chsm_hsm_repo_key_inserter_new(chsm_store *s, const char *resource_id,
+                                   chsm_hsm_key_inserter **out)
+{
+    *out = NULL;
+    size_t n = strlen(resource_id);
+    chsm_hsm_key_inserter *ins = calloc(1, sizeof *ins);
+    if (!ins)
+        return CHSM_ENOMEM;
+    if (n >= sizeof ins->cluster_key) {
+        free(ins);
+        return CHSM_EINVAL;
+    }
+    for (size_t i = 0; i <= n; i++)
+        ins->cluster_key[i] = (char)tolower((unsigned char)resource_id[i]);
+    ins->s = s;
+    store_lock_(s); /* held until finish: the cache size is this connection's */
+    ins->old_cache = cache_size(s, 0, 0);
+    cache_size(s, 1, -INSERT_CACHE_KIB);
+    *out = ins;
+    return CHSM_OK;
+}
+
+int chsm_hsm_repo_key_inserter_add(chsm_hsm_key_inserter *ins, const chsm_hsm_key_row *row)
+{
+    if (ins->rc != CHSM_OK)
+        return ins->rc;
+    if (!row->sealed || !row->sealed_len || row->sealed_len > sizeof ins->q[0].sealed ||
+        !row->meta || row->meta_len > INT32_MAX || !row->key_id ||
+        strlen(row->key_id) >= sizeof ins->q[0].key_id || !row->klass ||
+        strlen(row->klass) >= sizeof ins->q[0].klass || !row->owner ||
+        strlen(row->owner) >= sizeof ins->q[0].owner_key)
+        return CHSM_EINVAL;
+    queued_key *k = &ins->q[ins->n];
+    k->handle = row->handle;
+    snprintf(k->key_id, sizeof k->key_id, "%s", row->key_id);
+    snprintf(k->klass, sizeof k->klass, "%s", row->klass);
+    size_t i = 0;
+    for (; row->owner[i]; i++)
+        k->owner_key[i] = (char)tolower((unsigned char)row->owner[i]);
+    k->owner_key[i] = '\0';
+    k->meta = row->meta;
+    k->meta_len = row->meta_len;
+    memcpy(k->sealed, row->sealed, row->sealed_len);
+    k->sealed_len = row->sealed_len;
+    if (++ins->n == INSERT_BATCH)
+        flush(ins);
+    return ins->rc;
+}
+
+int chsm_hsm_repo_key_inserter_finish(chsm_hsm_key_inserter *ins)
+{
+    if (!ins)
+        return CHSM_OK;
+    flush(ins);
+    int rc = ins->rc;
+    /* Back to the usual size: SQLite frees the pages past it once they are clean. */
+    cache_size(ins->s, 1, ins->old_cache ? ins->old_cache : -2000);
+    store_unlock_(ins->s);
+    chsm_crypto_key_wipe(ins, sizeof *ins);
+    free(ins);
     return rc;
 }
 

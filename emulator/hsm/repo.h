@@ -89,6 +89,45 @@ int chsm_hsm_repo_user_delete(chsm_store *s, const char *resource_id, const char
  * chsm_hsm_keys_free). with_material 0 leaves sealed NULL. */
 int chsm_hsm_repo_keys_list(chsm_store *s, const char *resource_id, int with_material,
                             chsm_hsm_key **out, size_t *n);
+/* A key row's columns borrowed from the database (valid during one callback) or from the
+ * caller (for an insert). */
+typedef struct chsm_hsm_key_row {
+    int64_t handle;
+    const char *key_id;
+    const char *klass;
+    const char *owner; /* as spelled; stored lowercased in owner_key */
+    const char *meta;  /* the key object, JSON text */
+    size_t meta_len;
+    const unsigned char *sealed;
+    size_t sealed_len;
+} chsm_hsm_key_row;
+
+/* A callback over key rows: non-zero stops the walk and is returned by it. */
+typedef int (*chsm_hsm_key_row_fn)(void *ctx, const chsm_hsm_key_row *row);
+
+/* chsm_hsm_repo_keys_each calls fn for each of the cluster's keys by handle, without copying
+ * or parsing (row->owner is NULL: it lives in meta). Returns fn's first non-zero value, or a
+ * store error. */
+int chsm_hsm_repo_keys_each(chsm_store *s, const char *resource_id, chsm_hsm_key_row_fn fn,
+                            void *ctx);
+/* chsm_hsm_repo_key_insert_row inserts a new key from borrowed columns; CHSM_EEXISTS when the
+ * handle is taken. */
+int chsm_hsm_repo_key_insert_row(chsm_store *s, const char *resource_id,
+                                 const chsm_hsm_key_row *row);
+/* Batched inserts of many new keys of one cluster (a restore): rows go in several to a
+ * statement, with a page cache large enough for the cluster's indexes while it runs. */
+typedef struct chsm_hsm_key_inserter chsm_hsm_key_inserter;
+
+/* chsm_hsm_repo_key_inserter_new starts batched inserts into resource_id (end them with
+ * chsm_hsm_repo_key_inserter_finish). */
+int chsm_hsm_repo_key_inserter_new(chsm_store *s, const char *resource_id,
+                                   chsm_hsm_key_inserter **out);
+/* chsm_hsm_repo_key_inserter_add queues a new key: its fields are copied, except row->meta,
+ * which must stay valid until the inserter is finished. */
+int chsm_hsm_repo_key_inserter_add(chsm_hsm_key_inserter *ins, const chsm_hsm_key_row *row);
+/* chsm_hsm_repo_key_inserter_finish inserts what is queued, frees ins (NULL is fine) and
+ * returns the first error of any insert (CHSM_EEXISTS: a handle was taken). */
+int chsm_hsm_repo_key_inserter_finish(chsm_hsm_key_inserter *ins);
 /* chsm_hsm_repo_key_get loads key handle with its material; CHSM_ENOTFOUND. */
 int chsm_hsm_repo_key_get(chsm_store *s, const char *resource_id, int64_t handle,
                           chsm_hsm_key *out);

@@ -18,8 +18,10 @@
 #include "arm/versions.h"
 #include "blob/blob.h"
 #include "control/faults.h"
+#include "crypto/keys.h"
 #include "hsm/backup_codec.h"
 #include "hsm/model.h"
+#include "hsm/snapshot.h"
 #include "providers/managed_identity.h"
 #include "rbac/rbac.h"
 #include "store/operations.h"
@@ -911,25 +913,23 @@ static int run_backup_like(chsm_app *app, chsm_op *op, int validate)
         chsm_lro_succeed(op, result);
         goto done;
     }
-    cJSON *snapshot = NULL;
-    rc = chsm_hsm_export(app, op->resource_id, &snapshot);
-    char *text = rc == CHSM_OK ? cJSON_PrintUnformatted(snapshot) : NULL;
-    cJSON_Delete(snapshot);
-    if (rc == CHSM_OK && !text)
-        rc = CHSM_ENOMEM;
+    /* The snapshot is written key by key into the blob's buffer and sealed there. */
     unsigned char *blob = NULL;
     size_t bloblen = 0;
     int64_t now = chsm_now_ms();
-    if (rc == CHSM_OK)
-        rc = chsm_backup_encode(app->fleet_secret, backup_id, op->resource_id, now, text,
-                                strlen(text), &blob, &bloblen);
-    if (text) {
-        memset(text, 0, strlen(text)); /* it held key material in the clear */
-        free(text);
+    chsm_backup_writer w;
+    rc = chsm_backup_writer_begin(&w, backup_id, op->resource_id, now, 0);
+    if (rc == CHSM_OK) {
+        rc = chsm_hsm_snapshot_write(app, op->resource_id, &w);
+        if (rc == CHSM_OK)
+            rc = chsm_backup_writer_finish(&w, app->fleet_secret, &blob, &bloblen);
+        chsm_backup_writer_discard(&w); /* wipes the key material in the clear */
     }
     if (rc == CHSM_OK) {
+        char format[8];
+        snprintf(format, sizeof format, "%d", CHSM_BACKUP_VERSION);
         cJSON *meta = cJSON_CreateObject();
-        cJSON_AddStringToObject(meta, "chsmbackupformat", "1");
+        cJSON_AddStringToObject(meta, "chsmbackupformat", format);
         cJSON_AddStringToObject(meta, "sourcecluster", c.name);
         rc = chsm_blob_write(app, account, container, backup_id, blob, bloblen,
                              "application/octet-stream", meta);
@@ -1007,7 +1007,7 @@ static int run_restore_like(chsm_app *app, chsm_op *op, int validate)
     const char *code = NULL;
     unsigned char *blob = NULL, *payload = NULL;
     size_t bloblen = 0, plen = 0;
-    cJSON *snapshot = NULL;
+    chsm_hsm_snapshot *snapshot = NULL;
     char *source_id = NULL;
     rc = chsm_hsm_repo_cluster_get(app->store, op->resource_id, &c);
     if (rc != CHSM_OK)
@@ -1048,8 +1048,9 @@ static int run_restore_like(chsm_app *app, chsm_op *op, int validate)
         if (rc != CHSM_OK)
             goto done;
         chsm_backup_header h;
-        rc = chsm_backup_decode(app->fleet_secret, blob, bloblen, &h, &payload, &plen, err,
-                                sizeof err);
+        /* Decrypted in the blob's own buffer (wiped below): no second copy of the payload. */
+        rc = chsm_backup_decode_in_place(app->fleet_secret, blob, bloblen, &h, &payload, &plen, err,
+                                         sizeof err);
         if (rc == CHSM_EINVAL || rc == CHSM_ECRYPTO) {
             rc = fail_job(op, "BackupCorrupted", "The backup '%s' cannot be restored: %s.",
                           backup_id, err);
@@ -1064,13 +1065,15 @@ static int run_restore_like(chsm_app *app, chsm_op *op, int validate)
             goto done;
         }
         source_id = chsm_strdup(h.source_id);
-        snapshot = cJSON_ParseWithLength((const char *)payload, plen);
-        if (!snapshot ||
-            chsm_hsm_snapshot_check(snapshot, app->cfg.hsm_max_keys, err, sizeof err) != CHSM_OK) {
+        rc = chsm_hsm_snapshot_open(h.version, payload, plen, app->cfg.hsm_max_keys, &snapshot, err,
+                                    sizeof err);
+        if (rc == CHSM_EINVAL) {
             rc = fail_job(op, "BackupCorrupted", "The backup '%s' cannot be restored: %s.",
-                          backup_id, snapshot ? err : "its content is not valid JSON");
+                          backup_id, err);
             goto done;
         }
+        if (rc != CHSM_OK)
+            goto done;
     }
     chsm_hsm_restore_verdict v = chsm_hsm_restore_rule(op->resource_id, c.activation, source_id);
     if (v == CHSM_HSM_RESTORE_TO_SOURCE) {
@@ -1108,7 +1111,7 @@ static int run_restore_like(chsm_app *app, chsm_op *op, int validate)
         chsm_lro_succeed(op, result);
         goto done;
     }
-    rc = chsm_hsm_import(app, op->resource_id, snapshot, err, sizeof err);
+    rc = chsm_hsm_snapshot_import(app, op->resource_id, snapshot, err, sizeof err);
     if (rc == CHSM_EINVAL) {
         rc = fail_job(op, "BackupCorrupted", "The backup '%s' cannot be restored: %s.", backup_id,
                       err);
@@ -1131,11 +1134,9 @@ static int run_restore_like(chsm_app *app, chsm_op *op, int validate)
     }
 done:
     free(source_id);
-    if (payload) {
-        memset(payload, 0, plen);
-        free(payload);
-    }
-    cJSON_Delete(snapshot);
+    chsm_hsm_snapshot_free(snapshot);
+    if (payload)
+        chsm_crypto_key_wipe(payload, plen); /* the payload in the clear, inside blob */
     free(blob);
     free(scope);
     chsm_resource_clear(&r);

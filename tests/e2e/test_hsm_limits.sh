@@ -33,4 +33,14 @@ check "keys up to the limit" eq "$STATUS" 201
 hsm POST /keys '{"type":"AES","size":256,"label":"one-too-many"}'
 check "one more is refused" eq "$STATUS" 400
 check "the message names the limit" contains "$BODY_OUT" "at most 6 key handles"
+# After a deletion the handle counter has passed the limit, so the keys are counted: one new
+# key fits again, and the next is refused.
+hsm GET /keys
+H=$(printf '%s' "$BODY_OUT" | python3 -c 'import json,sys; print([k["handle"] for k in json.load(sys.stdin)["keys"] if k.get("label") == "fill"][0])')
+hsm DELETE "/keys/$H"
+check "a key deleted" eq "$STATUS" 200
+hsm POST /keys '{"type":"AES","size":256,"label":"refill"}'
+check "one key fits again after a deletion" eq "$STATUS" 201
+hsm POST /keys '{"type":"AES","size":256,"label":"one-too-many"}'
+check "and the next is refused" eq "$STATUS" 400
 finish

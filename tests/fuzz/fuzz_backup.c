@@ -1,23 +1,26 @@
 /* fuzz_backup.c - the Cloud HSM backup codec (hsm/backup_codec.h) and the
- * snapshot it carries (hsm/model.h chsm_hsm_snapshot_check / chsm_hsm_import).
+ * snapshots it carries (hsm/snapshot.h: format 1 JSON, format 2 binary).
  *
- * Each input is used twice:
+ * Each input is used three times:
  *  1. as a backup blob: peek and decode it under the harness's fixed fleet
  *     secret (mutated seeds are real backups sealed under that secret, so
  *     the header and length checks see near-valid blobs); a blob that
- *     decodes must peek to the same header;
+ *     decodes must peek to the same header, and decode in place to the
+ *     same payload;
  *  2. as a payload: sealed with chsm_backup_encode, it must decode to the
- *     same bytes. Every payload that decodes (either way) is parsed as a
- *     snapshot, checked, and imported into a cluster inside a transaction
- *     that is rolled back, so the cluster stays as it was.
+ *     same bytes; it is then read as a format-1 snapshot;
+ *  3. as a format-2 payload, directly.
+ * Every snapshot that opens is imported into a cluster inside a transaction
+ * that is rolled back, so the cluster stays as it was.
  *
- * CHSM_FUZZ_WRITE_SEEDS=DIR makes the harness write its seeds (a sealed
- * backup of a cluster with users and AES/RSA/EC keys, its payload, and the
- * backup cut short) into DIR and exit. */
+ * CHSM_FUZZ_WRITE_SEEDS=DIR makes the harness write its seeds (sealed
+ * backups of a cluster with users and AES/RSA/EC keys in both formats, their
+ * payloads, and a backup cut short) into DIR and exit. */
 #include "harness.h"
 
 #include "hsm/backup_codec.h"
 #include "hsm/model.h"
+#include "hsm/snapshot.h"
 #include "store/store.h"
 #include "util/json.h"
 #include "util/status.h"
@@ -107,6 +110,23 @@ static void write_seeds(const char *dir)
     write_file(dir, "payload_small.json", small, strlen(small));
     free(blob);
     free(payload);
+    /* Format 2: the blob the emulator writes now, and its payload. */
+    chsm_backup_writer w;
+    check(chsm_backup_writer_begin(&w, "cloudhsm-0123456789abcdef-2026010100000001", cluster_id,
+                                   1767225600000, 0) == CHSM_OK &&
+              chsm_hsm_snapshot_write(app, cluster_id, &w) == CHSM_OK &&
+              chsm_backup_writer_finish(&w, fleet_secret, &blob, &n) == CHSM_OK,
+          "cannot write a format-2 backup");
+    write_file(dir, "backup_v2_full", blob, n);
+    chsm_backup_header h;
+    char err[256];
+    unsigned char *p2 = NULL;
+    size_t n2 = 0;
+    check(chsm_backup_decode(fleet_secret, blob, n, &h, &p2, &n2, err, sizeof err) == CHSM_OK,
+          "cannot decode a format-2 backup");
+    write_file(dir, "payload_v2_full.bin", p2, n2);
+    free(p2);
+    free(blob);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -123,22 +143,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* restore parses a decoded payload as a snapshot and imports it, rolled back. */
-static void restore(const unsigned char *payload, size_t n)
+/* restore opens a decoded payload as a snapshot of format and imports it, rolled back. */
+static void restore(int format, const unsigned char *payload, size_t n)
 {
-    cJSON *snap = cJSON_ParseWithLength((const char *)payload, n);
-    if (!snap)
-        return;
+    chsm_hsm_snapshot *snap = NULL;
     char err[512];
     err[0] = '\0';
-    if (chsm_hsm_snapshot_check(snap, CHSM_HSM_MAX_KEYS, err, sizeof err) == CHSM_OK) {
+    if (chsm_hsm_snapshot_open(format, payload, n, CHSM_HSM_MAX_KEYS, &snap, err, sizeof err) ==
+        CHSM_OK) {
         check(chsm_store_begin(app->store) == CHSM_OK, "cannot begin");
-        chsm_hsm_import(app, cluster_id, snap, err, sizeof err);
+        chsm_hsm_snapshot_import(app, cluster_id, snap, err, sizeof err);
         chsm_store_rollback(app->store);
+        chsm_hsm_snapshot_free(snap);
     } else {
         check(err[0] != '\0', "a refused snapshot gave no reason");
     }
-    cJSON_Delete(snap);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -155,10 +174,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(peek_rc == CHSM_OK && strcmp(h.backup_id, peeked.backup_id) == 0 &&
                   strcmp(h.source_id, peeked.source_id) == 0 && h.payload_len == peeked.payload_len,
               "decode and peek disagree");
-        restore(payload, n);
+        unsigned char *copy = malloc(size), *in_place = NULL;
+        size_t m = 0;
+        check(copy != NULL, "out of memory");
+        memcpy(copy, data, size);
+        check(chsm_backup_decode_in_place(fleet_secret, copy, size, &h, &in_place, &m, err,
+                                          sizeof err) == CHSM_OK &&
+                  m == n && (n == 0 || memcmp(in_place, payload, n) == 0),
+              "decode in place and decode disagree");
+        free(copy);
+        restore(h.version, payload, n);
         free(payload);
         payload = NULL;
     }
+    restore(2, data, size);
 
     unsigned char *blob = NULL;
     size_t bloblen = 0;
@@ -169,7 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
               "an encoded backup does not decode");
         check(n == size && (size == 0 || memcmp(payload, data, size) == 0),
               "a backup does not decode to its payload");
-        restore(payload, n);
+        restore(1, payload, n);
         free(payload);
         free(blob);
     }

@@ -291,6 +291,53 @@ static void test_gcm_tamper(void **state)
                      CHSM_OK);
 }
 
+/* A reusable context gives the one-shot functions' results call after call, also after a
+ * failed open, and works in place. */
+static void test_gcm_context(void **state)
+{
+    (void)state;
+    unsigned char key[32], iv[12], aad[9] = "aad bytes", plain[45], ct[45], ct1[45], tag[16],
+                                   tag1[16], out[45];
+    assert_int_equal(chsm_crypto_random(key, sizeof key), CHSM_OK);
+    chsm_crypto_gcm *g = NULL;
+    assert_int_equal(chsm_crypto_gcm_new(key, &g), CHSM_OK);
+    for (int round = 0; round < 5; round++) {
+        assert_int_equal(chsm_crypto_random(iv, sizeof iv), CHSM_OK);
+        assert_int_equal(chsm_crypto_random(plain, sizeof plain), CHSM_OK);
+        size_t n = sizeof plain - (size_t)round * 7; /* lengths differ between calls */
+        assert_int_equal(chsm_crypto_gcm_seal(g, iv, aad, sizeof aad, plain, n, ct, tag), CHSM_OK);
+        assert_int_equal(chsm_crypto_aes256gcm_seal(key, iv, aad, sizeof aad, plain, n, ct1, tag1),
+                         CHSM_OK);
+        assert_memory_equal(ct, ct1, n);
+        assert_memory_equal(tag, tag1, 16);
+        tag[round] ^= 1;
+        memset(out, 0xAA, sizeof out);
+        assert_int_equal(chsm_crypto_gcm_open(g, iv, aad, sizeof aad, ct, n, tag, out),
+                         CHSM_ECRYPTO);
+        unsigned char zero[sizeof out] = {0};
+        assert_memory_equal(out, zero, n);
+        tag[round] ^= 1;
+        assert_int_equal(chsm_crypto_gcm_open(g, iv, aad, sizeof aad, ct, n, tag, out), CHSM_OK);
+        assert_memory_equal(out, plain, n);
+        /* in place: the ciphertext buffer becomes the plaintext */
+        assert_int_equal(chsm_crypto_gcm_open(g, iv, aad, sizeof aad, ct, n, tag, ct), CHSM_OK);
+        assert_memory_equal(ct, plain, n);
+    }
+    /* Known answer (GCM test case 14) through a context. */
+    unsigned char zkey[32] = {0}, ziv[12] = {0}, zero16[16] = {0};
+    chsm_crypto_gcm *z = NULL;
+    assert_int_equal(chsm_crypto_gcm_new(zkey, &z), CHSM_OK);
+    assert_int_equal(chsm_crypto_gcm_seal(z, ziv, NULL, 0, zero16, 16, ct, tag), CHSM_OK);
+    assert_string_equal(hex_of(ct, 16), "cea7403d4d606b6e074ec5d3baf39d18");
+    assert_string_equal(hex_of(tag, 16), "d0d1c8a799996bf0265b98b5d48ab919");
+    chsm_crypto_gcm *none = NULL;
+    assert_int_equal(chsm_crypto_gcm_new(NULL, &none), CHSM_EINVAL);
+    assert_null(none);
+    chsm_crypto_gcm_free(z);
+    chsm_crypto_gcm_free(g);
+    chsm_crypto_gcm_free(NULL);
+}
+
 /* ---- password.h ---- */
 
 static void test_password_hash_verify(void **state)
@@ -755,6 +802,7 @@ int main(void)
         cmocka_unit_test(test_hkdf_rfc5869_case1),
         cmocka_unit_test(test_gcm_known_answer),
         cmocka_unit_test(test_gcm_tamper),
+        cmocka_unit_test(test_gcm_context),
         cmocka_unit_test(test_password_hash_verify),
         cmocka_unit_test(test_password_memo),
         cmocka_unit_test(test_keypool),

@@ -16,8 +16,10 @@
 #include "crypto/digest.h"
 #include "crypto/keys.h"
 #include "crypto/password.h"
+#include "hsm/backup_codec.h"
 #include "hsm/model.h"
 #include "hsm/repo.h"
+#include "hsm/snapshot.h"
 #include "util/json.h"
 #include "util/status.h"
 
@@ -453,6 +455,318 @@ static void test_bad_snapshots_rejected_without_change(void **state)
     free_app(app);
 }
 
+/* ---- format-2 snapshots (hsm/snapshot.h) ---- */
+
+static const unsigned char test_secret[32] = "test fleet secret, 32 bytes long";
+
+/* backup_v2 writes SRC's format-2 backup blob (caller frees). */
+static void backup_v2(chsm_app *app, unsigned char **blob, size_t *len)
+{
+    chsm_backup_writer w;
+    assert_int_equal(chsm_backup_writer_begin(&w, "b-1", SRC, 1, 0), CHSM_OK);
+    assert_int_equal(chsm_hsm_snapshot_write(app, SRC, &w), CHSM_OK);
+    assert_int_equal(chsm_backup_writer_finish(&w, test_secret, blob, len), CHSM_OK);
+}
+
+/* meta_of returns the stored key object text of key_id/klass in cluster id (caller frees). */
+static char *meta_of(chsm_app *app, const char *id, const char *key_id, const char *klass)
+{
+    chsm_hsm_key *keys;
+    size_t n;
+    char *text = NULL;
+    assert_int_equal(chsm_hsm_repo_keys_list(app->store, id, 0, &keys, &n), CHSM_OK);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i].key_id, key_id) == 0 && strcmp(keys[i].klass, klass) == 0)
+            text = cJSON_PrintUnformatted(keys[i].meta);
+    chsm_hsm_keys_free(keys, n);
+    assert_non_null(text);
+    return text;
+}
+
+static void test_v2_round_trip(void **state)
+{
+    (void)state;
+    chsm_app *app = new_app(NULL);
+    memcpy(app->fleet_secret, test_secret, 32);
+    unsigned char aes[32], *ec = NULL;
+    size_t eclen = 0;
+    populate_source(app, aes, &ec, &eclen);
+    /* A keyId with the characters JSON escapes. */
+    unsigned char aes2[16] = {1, 2, 3};
+    put_key(app, SRC, "odd\"id\\x", "secret", "AES", "cu2", "CU1", aes2, 16);
+    unsigned char *blob, *payload;
+    size_t len, n;
+    backup_v2(app, &blob, &len);
+    chsm_backup_header h;
+    char err[256] = "";
+    assert_int_equal(
+        chsm_backup_decode_in_place(test_secret, blob, len, &h, &payload, &n, err, sizeof err),
+        CHSM_OK);
+    assert_int_equal(h.version, 2);
+    chsm_hsm_snapshot *snap = NULL;
+    assert_int_equal(
+        chsm_hsm_snapshot_open(2, payload, n, CHSM_HSM_MAX_KEYS, &snap, err, sizeof err), CHSM_OK);
+    assert_int_equal(chsm_hsm_snapshot_keys(snap), 4);
+    chsm_hsm_snapshot *too_many = NULL;
+    assert_int_equal(chsm_hsm_snapshot_open(2, payload, n, 3, &too_many, err, sizeof err),
+                     CHSM_EINVAL);
+    assert_null(too_many);
+
+    assert_int_equal(chsm_hsm_cluster_create(app, DST, "dst", "", ""), CHSM_OK);
+    chsm_hsm_cluster d;
+    assert_int_equal(chsm_hsm_repo_cluster_get(app->store, DST, &d), CHSM_OK);
+    d.next_handle = 300000;
+    assert_int_equal(chsm_hsm_repo_cluster_update(app->store, &d), CHSM_OK);
+    assert_int_equal(chsm_hsm_snapshot_import(app, DST, snap, err, sizeof err), CHSM_OK);
+    chsm_hsm_snapshot_free(snap);
+    free(blob);
+
+    assert_int_equal(chsm_hsm_repo_cluster_get(app->store, DST, &d), CHSM_OK);
+    assert_string_equal(d.activation, CHSM_HSM_ACTIVE);
+    assert_int_equal(d.next_user_id, 4);
+    assert_int_equal(d.next_handle, 300004);
+    chsm_hsm_user u;
+    assert_int_equal(chsm_hsm_repo_user_get(app->store, DST, "cu2", &u), CHSM_OK);
+    assert_string_equal(u.user_type, "CU");
+    assert_int_equal(chsm_crypto_password_verify("password1", u.password_hash), 1);
+    assert_int_equal(chsm_hsm_repo_keys_count(app->store, DST), 4);
+    assert_int_equal(chsm_hsm_repo_keys_owned_by(app->store, DST, "cu2"), 1);
+    assert_int_equal(chsm_hsm_repo_key_id_exists(app->store, DST, "odd\"id\\x"), 1);
+    /* Every key object is stored as it was in the source. */
+    const char *ids[][2] = {
+        {"aes-1", "secret"}, {"ec-1", "public"}, {"ec-1", "private"}, {"odd\"id\\x", "secret"}};
+    for (size_t i = 0; i < 4; i++) {
+        char *a = meta_of(app, SRC, ids[i][0], ids[i][1]);
+        char *b = meta_of(app, DST, ids[i][0], ids[i][1]);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+    chsm_hsm_key *keys;
+    size_t nk;
+    assert_int_equal(chsm_hsm_repo_keys_list(app->store, DST, 1, &keys, &nk), CHSM_OK);
+    assert_int_equal(nk, 4);
+    int seen = 0;
+    for (size_t i = 0; i < nk; i++) {
+        assert_true(keys[i].handle >= 300000 && keys[i].handle < 300004);
+        unsigned char *m;
+        size_t mlen;
+        assert_int_equal(
+            chsm_hsm_unseal(app, &d, keys[i].handle, keys[i].sealed, keys[i].sealed_len, &m, &mlen),
+            CHSM_OK);
+        if (strcmp(keys[i].key_id, "aes-1") == 0) {
+            assert_int_equal(mlen, 32);
+            assert_memory_equal(m, aes, 32);
+            assert_string_equal(keys[i].owner, "cu1");
+            seen |= 1;
+        } else if (strcmp(keys[i].klass, "private") == 0) {
+            assert_int_equal(mlen, eclen);
+            assert_memory_equal(m, ec, eclen);
+            seen |= 2;
+        } else if (strcmp(keys[i].key_id, "odd\"id\\x") == 0) {
+            assert_int_equal(mlen, 16);
+            assert_memory_equal(m, aes2, 16);
+            assert_string_equal(keys[i].owner, "cu2");
+            seen |= 4;
+        }
+        chsm_crypto_key_free(m, mlen);
+    }
+    assert_int_equal(seen, 7);
+    chsm_hsm_keys_free(keys, nk);
+    free(ec);
+    free_app(app);
+}
+
+/* Old backups (blob version 1, one JSON document) still restore through the same calls. */
+static void test_v1_backup_still_restores(void **state)
+{
+    (void)state;
+    chsm_app *app = new_app(NULL);
+    memcpy(app->fleet_secret, test_secret, 32);
+    unsigned char aes[32], *ec = NULL;
+    size_t eclen = 0;
+    populate_source(app, aes, &ec, &eclen);
+    cJSON *snap1 = NULL;
+    assert_int_equal(chsm_hsm_export(app, SRC, &snap1), CHSM_OK);
+    char *text = cJSON_PrintUnformatted(snap1);
+    cJSON_Delete(snap1);
+    unsigned char *blob, *payload;
+    size_t len, n;
+    assert_int_equal(
+        chsm_backup_encode(test_secret, "b-1", SRC, 1, text, strlen(text), &blob, &len), CHSM_OK);
+    free(text);
+    chsm_backup_header h;
+    char err[256];
+    assert_int_equal(
+        chsm_backup_decode_in_place(test_secret, blob, len, &h, &payload, &n, err, sizeof err),
+        CHSM_OK);
+    assert_int_equal(h.version, 1);
+    chsm_hsm_snapshot *snap = NULL;
+    assert_int_equal(
+        chsm_hsm_snapshot_open(2, payload, n, CHSM_HSM_MAX_KEYS, &snap, err, sizeof err),
+        CHSM_EINVAL); /* read as the wrong format: refused, not misread */
+    assert_int_equal(
+        chsm_hsm_snapshot_open(h.version, payload, n, CHSM_HSM_MAX_KEYS, &snap, err, sizeof err),
+        CHSM_OK);
+    assert_int_equal(chsm_hsm_snapshot_keys(snap), 3);
+    assert_int_equal(chsm_hsm_cluster_create(app, DST, "dst", "", ""), CHSM_OK);
+    assert_int_equal(chsm_hsm_snapshot_import(app, DST, snap, err, sizeof err), CHSM_OK);
+    chsm_hsm_snapshot_free(snap);
+    free(blob);
+    assert_int_equal(chsm_hsm_repo_keys_count(app->store, DST), 3);
+    chsm_hsm_cluster d;
+    assert_int_equal(chsm_hsm_repo_cluster_get(app->store, DST, &d), CHSM_OK);
+    assert_string_equal(d.activation, CHSM_HSM_ACTIVE);
+    free(ec);
+    free_app(app);
+}
+
+/* payload building for hand-made format-2 snapshots */
+typedef struct pbuf {
+    unsigned char b[8192];
+    size_t n;
+} pbuf;
+
+static void p_put(pbuf *p, const void *d, size_t n)
+{
+    assert_true(p->n + n <= sizeof p->b);
+    memcpy(p->b + p->n, d, n);
+    p->n += n;
+}
+
+static void p_u(pbuf *p, uint64_t v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; i--) {
+        unsigned char c = (unsigned char)(v >> (8 * i));
+        p_put(p, &c, 1);
+    }
+}
+
+static const char good_users[] =
+    "{\"format\":2,\"cluster\":{},\"users\":[{\"userId\":1,\"userType\":\"CO\","
+    "\"username\":\"admin\",\"passwordHash\":\"x\",\"loginFailureCount\":0},"
+    "{\"userId\":2,\"userType\":\"CU\",\"username\":\"Cu1\",\"passwordHash\":\"x\","
+    "\"loginFailureCount\":0}]}";
+static const char good_meta[] = "{\"keyId\":\"k1\",\"label\":\"\u00e9\\ud83d\\ude00\","
+                                "\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\","
+                                "\"sharedWith\":[\"ADMIN\"],\"attributes\":{\"a\":[1,-2.5e3,"
+                                "true,null]},\"tags\":{}}";
+
+/* make_payload builds a format-2 payload of one key (meta, AES material of mlen bytes). */
+static void make_payload(pbuf *p, uint32_t format, const char *users, uint32_t count,
+                         const char *meta, size_t mlen)
+{
+    static const unsigned char material[32] = {9, 9, 9};
+    p->n = 0;
+    p_u(p, format, 4);
+    p_u(p, strlen(users), 4);
+    p_put(p, users, strlen(users));
+    p_u(p, count, 4);
+    p_u(p, 262150, 8);
+    p_u(p, strlen(meta), 4);
+    p_put(p, meta, strlen(meta));
+    p_u(p, mlen, 2);
+    p_put(p, material, mlen);
+}
+
+static void test_v2_bad_snapshots_rejected(void **state)
+{
+    (void)state;
+    chsm_app *app = new_app(NULL);
+    assert_int_equal(chsm_hsm_cluster_create(app, DST, "dst", "", ""), CHSM_OK);
+    pbuf *p = malloc(sizeof *p);
+    assert_non_null(p);
+    char err[256];
+    chsm_hsm_snapshot *snap = NULL;
+    make_payload(p, 2, good_users, 1, good_meta, 32);
+    assert_int_equal(chsm_hsm_snapshot_open(2, p->b, p->n, 10, &snap, err, sizeof err), CHSM_OK);
+    chsm_hsm_snapshot_free(snap);
+    /* Cut anywhere, or one byte more: refused. */
+    for (size_t cut = 0; cut < p->n; cut++) {
+        err[0] = '\0';
+        assert_int_equal(chsm_hsm_snapshot_open(2, p->b, cut, 10, &snap, err, sizeof err),
+                         CHSM_EINVAL);
+        assert_null(snap);
+        assert_true(strlen(err) > 0);
+    }
+    p->b[p->n] = 0;
+    assert_int_equal(chsm_hsm_snapshot_open(2, p->b, p->n + 1, 10, &snap, err, sizeof err),
+                     CHSM_EINVAL);
+    struct {
+        uint32_t format;
+        const char *users;
+        uint32_t count;
+        const char *meta;
+        size_t mlen;
+    } bad[] = {
+        {3, good_users, 1, good_meta, 32},                    /* another format */
+        {2, "[]", 1, good_meta, 32},                          /* header not an object */
+        {2, "{\"format\":2,\"users\":[]}", 1, good_meta, 32}, /* no users */
+        {2, good_users, 2, good_meta, 32},                    /* more keys announced than present */
+        {2, good_users, 11, good_meta, 32},                   /* more than max_keys */
+        {2, good_users, 1, good_meta, 31},                    /* AES material of the wrong length */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"nobody\"}",
+         32}, /* unknown owner */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\","
+         "\"sharedWith\":[\"cu1\",\"x\"]}",
+         32}, /* unknown share */
+        {2, good_users, 1, "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\"}",
+         32}, /* no owner */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\",\"OWNER\":"
+         "\"admin\"}",
+         32}, /* an owner twice */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\",\"handle\":1}",
+         32}, /* a handle inside the key object */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\"} x",
+         32}, /* trailing text */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\",}",
+         32}, /* trailing comma */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\",\"l\":"
+         "\"\\u0000\"}",
+         32}, /* \u0000 */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\",\"l\":"
+         "\"\\ud83d\"}",
+         32}, /* a lone surrogate */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\",\"l\":"
+         "\"\xc3\"}",
+         32}, /* broken UTF-8 */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\",\"l\":01}",
+         32}, /* a number with a leading zero */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"RSA\",\"owner\":\"cu1\"}",
+         32}, /* type */
+        {2, good_users, 1,
+         "{\"keyId\":\"\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\"}",
+         32}, /* empty id */
+        {2, good_users, 1, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]", 32},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        make_payload(p, bad[i].format, bad[i].users, bad[i].count, bad[i].meta, bad[i].mlen);
+        err[0] = '\0';
+        assert_int_equal(chsm_hsm_snapshot_open(2, p->b, p->n, 10, &snap, err, sizeof err),
+                         CHSM_EINVAL);
+        assert_null(snap);
+        assert_non_null(strstr(err, "invalid"));
+    }
+    /* Nothing was written. */
+    chsm_hsm_cluster d;
+    assert_int_equal(chsm_hsm_repo_cluster_get(app->store, DST, &d), CHSM_OK);
+    assert_string_equal(d.activation, CHSM_HSM_NOT_ACTIVATED);
+    assert_int_equal(chsm_hsm_repo_keys_count(app->store, DST), 0);
+    free(p);
+    free_app(app);
+}
+
 /* ---- crypto/keys.h ---- */
 
 static void test_kcv_known_answer(void **state)
@@ -599,6 +913,9 @@ int main(void)
         cmocka_unit_test(test_key_material_sealed_at_rest),
         cmocka_unit_test(test_export_import_round_trip),
         cmocka_unit_test(test_bad_snapshots_rejected_without_change),
+        cmocka_unit_test(test_v2_round_trip),
+        cmocka_unit_test(test_v1_backup_still_restores),
+        cmocka_unit_test(test_v2_bad_snapshots_rejected),
         cmocka_unit_test(test_kcv_known_answer),
         cmocka_unit_test(test_sign_verify),
         cmocka_unit_test(test_encrypt_decrypt_wrap),
