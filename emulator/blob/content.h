@@ -52,12 +52,16 @@ int chsm_blob_content_write(const chsm_blob_content *c, const void *data, size_t
 int chsm_blob_content_import(const chsm_blob_content *c, const char *src, char id[33]);
 /* chsm_blob_content_open opens id for reading (caller closes *fd); CHSM_ENOTFOUND if absent. */
 int chsm_blob_content_open(const chsm_blob_content *c, const char *id, int *fd, uint64_t *size);
-/* chsm_blob_content_remove deletes the file of id (absent is fine). */
+/* chsm_blob_content_remove deletes the file of id (absent is fine); a large
+ * file leaves data/ at once and is unlinked by a background thread. */
 void chsm_blob_content_remove(const chsm_blob_content *c, const char *id);
 /* chsm_blob_content_digest reads len bytes of fd from offset, computing MD5
  * (md5 may be NULL) and the Azure CRC-64 (crc may be NULL). */
 int chsm_blob_content_digest(int fd, uint64_t offset, uint64_t len, unsigned char md5[16],
                              uint64_t *crc);
+/* chsm_blob_content_reap_wait waits until every large file removed so far is
+ * unlinked and stops the thread that does it (at close; it restarts on demand). */
+void chsm_blob_content_reap_wait(void);
 /* chsm_blob_content_clear removes every file (QA reset). */
 int chsm_blob_content_clear(const chsm_blob_content *c);
 /* chsm_blob_content_collect removes files for which keep(ctx, id) is 0. */

@@ -139,6 +139,7 @@ void chsm_blob_close(chsm_app *app)
     if (!app || !app->blob)
         return;
     chsm_blob_flush_pending(app);
+    chsm_blob_content_reap_wait();
     pthread_mutex_destroy(&app->blob->pending_lock);
     free(app->blob);
     app->blob = NULL;

@@ -439,6 +439,18 @@ static int keep_listed(void *ctx, const char *id)
     return strcmp(ctx, id) == 0;
 }
 
+/* count_files counts the entries of dir. */
+static size_t count_files(const char *dir)
+{
+    char **files = NULL;
+    size_t n = 0;
+    assert_int_equal(chsm_list_dir(dir, &files, &n), CHSM_OK);
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    return n;
+}
+
 static void test_content_store(void **state)
 {
     (void)state;
@@ -493,6 +505,22 @@ static void test_content_store(void **state)
     assert_true(len >= 9);
     assert_memory_equal(text, "world ell", 9);
     free(text);
+
+    /* A large file leaves data/ when it is removed; a thread unlinks it from tmp/. */
+    size_t large_len = 8u * 1024 * 1024;
+    char *large = calloc(1, large_len);
+    assert_non_null(large);
+    char id4[33], p4[1200], tmpdir[1200];
+    assert_int_equal(chsm_blob_content_write(&c, large, large_len, id4), CHSM_OK);
+    free(large);
+    chsm_blob_content_path(&c, id4, p4, sizeof p4);
+    chsm_blob_content_remove(&c, id4);
+    assert_int_equal(access(p4, F_OK), -1);
+    chsm_blob_content_reap_wait();
+    snprintf(tmpdir, sizeof tmpdir, "%s/blobs/tmp", tmpl);
+    assert_int_equal(count_files(tmpdir), 0);
+    chsm_blob_content_remove(&c, id3); /* small: unlinked at once */
+    assert_int_equal(access(p3, F_OK), -1);
 
     /* Ids are 32 hex digits: nothing else names a path. */
     assert_int_equal(chsm_blob_content_path(&c, "../state.db", p1, sizeof p1), CHSM_EINVAL);
@@ -600,18 +628,6 @@ static void test_repository(void **state)
     chsm_blob_row gone;
     assert_int_equal(chsm_blob_repo_blob_get(s, "acct1", "box", "b", &gone), CHSM_ENOTFOUND);
     chsm_app_close(app);
-}
-
-/* count_files counts the entries of dir. */
-static size_t count_files(const char *dir)
-{
-    char **files = NULL;
-    size_t n = 0;
-    assert_int_equal(chsm_list_dir(dir, &files, &n), CHSM_OK);
-    for (size_t i = 0; i < n; i++)
-        free(files[i]);
-    free(files);
-    return n;
 }
 
 /* A probe over fixed values, as the HTTP layer shows a spilling request. */
