@@ -88,7 +88,7 @@ static int write_ready_file(const chsm_app *app)
         return CHSM_ENOMEM;
     char path[1200];
     snprintf(path, sizeof path, "%s/emulator.json", app->data_dir);
-    int rc = chsm_write_file_atomic(path, text, strlen(text), 0644);
+    int rc = chsm_write_file_atomic(path, text, strlen(text), 0644, 0); /* gone at exit anyway */
     free(text);
     return rc;
 }
@@ -230,6 +230,8 @@ int main(int argc, char **argv)
              app->arm_url, app->blob_url, app->data_dir, cfg.in_memory ? " (in memory)" : "");
     if (app->ca_cert_path[0])
         chsm_log(CHSM_LOG_INFO, "trust this CA certificate: %s", app->ca_cert_path);
+    if (chsm_app_start_background(app) != CHSM_OK)
+        chsm_log(CHSM_LOG_WARN, "background key generation did not start; keys are made on demand");
 
     int sig = 0;
     while (sigwait(&stop_set, &sig) != 0)

@@ -107,10 +107,6 @@ int chsm_app_open(const chsm_config *cfg, chsm_app **out, char *err, size_t errl
     }
     if (rc == CHSM_OK)
         rc = load_or_create_secrets(app, err, errlen);
-    if (rc == CHSM_OK && cfg->key_pool > 0) {
-        rc = chsm_crypto_keypool_start(cfg->key_pool);
-        app->key_pool_started = rc == CHSM_OK;
-    }
     if (rc == CHSM_OK) {
         app->arm_router = chsm_router_new();
         app->lro = chsm_lro_new(app);
@@ -133,6 +129,20 @@ int chsm_app_open(const chsm_config *cfg, chsm_app **out, char *err, size_t errl
     }
     *out = app;
     return CHSM_OK;
+}
+
+int chsm_app_start_background(chsm_app *app)
+{
+    /* RSA key generation takes a core for 50-500 ms each: started before the listeners,
+     * it slowed a two-core machine's start-up by a third. */
+    int rc = chsm_signing_key_start(app);
+    if (app->cfg.key_pool > 0 && !app->key_pool_started) {
+        int prc = chsm_crypto_keypool_start(app->cfg.key_pool);
+        app->key_pool_started = prc == CHSM_OK;
+        if (rc == CHSM_OK)
+            rc = prc;
+    }
+    return rc;
 }
 
 void chsm_app_close(chsm_app *app)

@@ -60,6 +60,9 @@ typedef struct chsm_app {
 /* chsm_app_open prepares an app from cfg: data dir, store, keys, routes,
  * operation engine (not the listeners). err receives a message on failure. */
 int chsm_app_open(const chsm_config *cfg, chsm_app **out, char *err, size_t errlen);
+/* chsm_app_start_background starts the work that may wait until the listeners answer:
+ * the token signing key of a new data dir and the RSA key pool. */
+int chsm_app_start_background(chsm_app *app);
 /* chsm_app_close stops the engine and frees everything the app owns. */
 void chsm_app_close(chsm_app *app);
 /* chsm_app_add_state_hooks registers hooks (not copied: keep them static). */

@@ -32,7 +32,7 @@ int chsm_mkdirs(const char *dir)
     return CHSM_OK;
 }
 
-int chsm_write_file_atomic(const char *path, const void *data, size_t len, int mode)
+int chsm_write_file_atomic(const char *path, const void *data, size_t len, int mode, int durable)
 {
     char tmp[4200];
     if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp)
@@ -54,7 +54,7 @@ int chsm_write_file_atomic(const char *path, const void *data, size_t len, int m
         p += w;
         left -= (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+    if ((durable && fsync(fd) != 0) || close(fd) != 0 || rename(tmp, path) != 0) {
         unlink(tmp);
         return CHSM_EIO;
     }

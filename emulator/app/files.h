@@ -6,9 +6,11 @@
 
 /* chsm_mkdirs creates dir and its parents (mode 0700 for new ones). */
 int chsm_mkdirs(const char *dir);
-/* chsm_write_file_atomic writes len bytes to path through a temp file, fsync
- * and rename, so readers see the old or the new content, never a torn one. */
-int chsm_write_file_atomic(const char *path, const void *data, size_t len, int mode);
+/* chsm_write_file_atomic writes len bytes to path through a temp file and a rename, so
+ * readers see the old or the new content, never a torn one; with durable, the file is
+ * fsynced before the rename, so it also survives power loss (a killed process never
+ * loses it either way: the kernel has it). */
+int chsm_write_file_atomic(const char *path, const void *data, size_t len, int mode, int durable);
 /* chsm_read_file reads a whole file of at most max bytes (caller frees *out, NUL-terminated). */
 int chsm_read_file(const char *path, size_t max, char **out, size_t *len);
 /* chsm_remove_tree deletes dir and everything below it. */

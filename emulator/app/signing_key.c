@@ -22,7 +22,8 @@ struct chsm_signing_key {
     pthread_cond_t cv;
     pthread_t thread;
     int thread_started;
-    int done; /* generation finished (key set, or failed) */
+    int done;    /* generation finished (key set, or failed) */
+    int durable; /* fsync the key file (--fsync) */
     chsm_jwt_key *key;
     char path[1200];
 };
@@ -37,7 +38,7 @@ static void *make_key(void *arg)
     /* Saved before anyone can use it, so no token is ever signed by a key a
      * restart would lose. A file rather than the store: this thread must not
      * wait for the store's lock, which a caller waiting for the key may hold. */
-    rc = pem ? chsm_write_file_atomic(sk->path, pem, strlen(pem), 0600) : CHSM_ENOMEM;
+    rc = pem ? chsm_write_file_atomic(sk->path, pem, strlen(pem), 0600, sk->durable) : CHSM_ENOMEM;
     free(pem);
     if (rc != CHSM_OK) {
         chsm_crypto_jwt_key_free(key);
@@ -59,6 +60,7 @@ int chsm_signing_key_open(chsm_app *app, char *err, size_t errlen)
     pthread_mutex_init(&sk->mu, NULL);
     pthread_cond_init(&sk->cv, NULL);
     snprintf(sk->path, sizeof sk->path, "%s/%s", app->data_dir, KEY_FILE);
+    sk->durable = app->cfg.fsync;
     app->signing_key = sk;
     unsigned char *val = NULL;
     char *text = NULL;
@@ -73,12 +75,35 @@ int chsm_signing_key_open(chsm_app *app, char *err, size_t errlen)
         free(val);
         sk->done = 1;
     } else if (rc == CHSM_ENOTFOUND) {
-        rc = pthread_create(&sk->thread, NULL, make_key, sk) == 0 ? CHSM_OK : CHSM_ENOMEM;
-        sk->thread_started = rc == CHSM_OK;
+        rc = CHSM_OK; /* made by chsm_signing_key_start, or by the first get */
     }
     if (rc != CHSM_OK)
         snprintf(err, errlen, "cannot load or create the token signing key: %s",
                  chsm_status_str(rc));
+    return rc;
+}
+
+/* start_locked starts the maker thread unless the key is there or coming (mu held). */
+static int start_locked(chsm_signing_key *sk)
+{
+    if (sk->done || sk->thread_started)
+        return CHSM_OK;
+    if (pthread_create(&sk->thread, NULL, make_key, sk) != 0) {
+        sk->done = 1; /* no key: token requests answer 500 rather than wait forever */
+        return CHSM_ENOMEM;
+    }
+    sk->thread_started = 1;
+    return CHSM_OK;
+}
+
+int chsm_signing_key_start(chsm_app *app)
+{
+    chsm_signing_key *sk = app->signing_key;
+    if (!sk)
+        return CHSM_EINVAL;
+    pthread_mutex_lock(&sk->mu);
+    int rc = start_locked(sk);
+    pthread_mutex_unlock(&sk->mu);
     return rc;
 }
 
@@ -88,6 +113,7 @@ chsm_jwt_key *chsm_signing_key_get(chsm_app *app)
     if (!sk)
         return NULL;
     pthread_mutex_lock(&sk->mu);
+    start_locked(sk);
     while (!sk->done)
         pthread_cond_wait(&sk->cv, &sk->mu);
     chsm_jwt_key *key = sk->key;

@@ -52,6 +52,7 @@ int chsm_app_tls_material(struct chsm_app *app, char **cert_pem, char **key_pem,
     char *ca_pem = NULL;
     size_t n;
     if (chsm_read_file(ca, TLS_MAX_PEM, &ca_pem, &n) == CHSM_OK &&
+        strstr(ca_pem, "-----BEGIN CERTIFICATE-----") &&
         load_pair(leaf, key, cert_pem, key_pem, err, errlen) == CHSM_OK) {
         free(ca_pem);
         return CHSM_OK;
@@ -61,6 +62,9 @@ int chsm_app_tls_material(struct chsm_app *app, char **cert_pem, char **key_pem,
     free(*key_pem);
     *cert_pem = *key_pem = NULL;
 
+    /* fsynced only with --fsync, the store's contract: without it a new data dir starts
+     * ~10 ms sooner and a power loss may cost the certificates (then made anew). */
+    int durable = app->cfg.fsync;
     char *leaf_pem = NULL;
     int rc = chsm_crypto_cert_generate(&ca_pem, &leaf_pem, key_pem, err, errlen);
     if (rc != CHSM_OK)
@@ -71,9 +75,9 @@ int chsm_app_tls_material(struct chsm_app *app, char **cert_pem, char **key_pem,
     chsm_buf_puts(&chain, ca_pem);
     *cert_pem = chsm_buf_steal(&chain);
     if (!*cert_pem || chsm_mkdirs(dir) != CHSM_OK ||
-        chsm_write_file_atomic(key, *key_pem, strlen(*key_pem), 0600) != CHSM_OK ||
-        chsm_write_file_atomic(leaf, *cert_pem, strlen(*cert_pem), 0644) != CHSM_OK ||
-        chsm_write_file_atomic(ca, ca_pem, strlen(ca_pem), 0644) != CHSM_OK) {
+        chsm_write_file_atomic(key, *key_pem, strlen(*key_pem), 0600, durable) != CHSM_OK ||
+        chsm_write_file_atomic(leaf, *cert_pem, strlen(*cert_pem), 0644, durable) != CHSM_OK ||
+        chsm_write_file_atomic(ca, ca_pem, strlen(ca_pem), 0644, durable) != CHSM_OK) {
         snprintf(err, errlen, "cannot write the generated certificate to '%s'", dir);
         rc = CHSM_EIO;
     }

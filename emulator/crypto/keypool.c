@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define POOL_MAX 8
 
@@ -27,6 +28,12 @@ static struct {
 static void *fill(void *arg)
 {
     (void)arg;
+#ifdef __linux__
+    /* Keys made ahead of time are only an optimisation: the thread runs at the lowest
+     * priority so it never takes a core from requests (on Linux, setpriority with who 0
+     * sets the calling thread's nice value only). Failure is harmless. */
+    (void)setpriority(PRIO_PROCESS, 0, 19);
+#endif
     pthread_mutex_lock(&pool.mu);
     while (!pool.stopping) {
         if (pool.count >= pool.depth) {

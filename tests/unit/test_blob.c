@@ -478,7 +478,7 @@ static void test_content_store(void **state)
     /* Import takes a finished file by link; the source stays for its owner. */
     char src[1200];
     snprintf(src, sizeof src, "%s/spilled", tmpl);
-    assert_int_equal(chsm_write_file_atomic(src, "world", 5, 0600), CHSM_OK);
+    assert_int_equal(chsm_write_file_atomic(src, "world", 5, 0600, 1), CHSM_OK);
     assert_int_equal(chsm_blob_content_import(&c, src, id2), CHSM_OK);
     assert_int_equal(access(src, F_OK), 0);
     unlink(src);
