@@ -86,9 +86,14 @@ static int key_add(chsm_read_cache_key *k, const char *s, size_t n)
     return 1;
 }
 
-static int key_puts(chsm_read_cache_key *k, const char *s)
+/* key_field appends s with its length in front, so no value can pass for another
+ * (a decoded query value may hold '&', '=' or a newline). */
+static int key_field(chsm_read_cache_key *k, const char *s)
 {
-    return key_add(k, s, strlen(s));
+    size_t n = strlen(s);
+    unsigned char len[4] = {(unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                            (unsigned char)(n >> 8), (unsigned char)n};
+    return n <= 0xffffffffu && key_add(k, (const char *)len, sizeof len) && key_add(k, s, n);
 }
 
 void chsm_read_cache_key_free(chsm_read_cache_key *k)
@@ -106,12 +111,11 @@ int chsm_read_cache_key_make(const chsm_request *req, chsm_read_cache_key *k)
     k->len = 0;
     k->heap = 0;
     const char *auth = chsm_request_header(req, "Authorization");
-    int ok = key_puts(k, req->method) && key_add(k, "\n", 1) && key_puts(k, req->base_url) &&
-             key_puts(k, req->raw_path ? req->raw_path : "");
+    int ok = key_field(k, req->method) && key_field(k, req->base_url) &&
+             key_field(k, req->raw_path ? req->raw_path : "");
     for (size_t i = 0; ok && i < req->nquery; i++)
-        ok = key_add(k, i ? "&" : "?", 1) && key_puts(k, req->query[i].name) &&
-             key_add(k, "=", 1) && key_puts(k, req->query[i].value);
-    ok = ok && key_add(k, "\n", 1) && key_puts(k, auth ? auth : "");
+        ok = key_field(k, req->query[i].name) && key_field(k, req->query[i].value);
+    ok = ok && key_field(k, auth ? auth : "");
     if (!ok)
         chsm_read_cache_key_free(k);
     return ok ? CHSM_OK : CHSM_ENOMEM;

@@ -94,6 +94,25 @@ static void test_hit_and_misses(void **state)
     assert_int_equal(serve(c, 5, 0, &other, &out), 0);
     chsm_request_free(&other);
 
+    /* A decoded query value holding '&' and '=' is not the same request as two parameters. */
+    chsm_request_init(&other, NULL, "GET");
+    snprintf(other.base_url, sizeof other.base_url, "%s", "https://127.0.0.1:8443");
+    assert_int_equal(chsm_request_set_path(&other, "/subscriptions/s/resourcegroups/rg"), 0);
+    chsm_request_add_query(&other, "api-version", "2025-03-31");
+    chsm_request_add_query(&other, "x", "1");
+    chsm_request_add_header(&other, "Authorization", "Bearer a");
+    answer(&res, "{\"two\":true}");
+    put(c, 5, INT64_MAX, &other, &res);
+    chsm_response_free(&res);
+    chsm_request_free(&other);
+    chsm_request_init(&other, NULL, "GET");
+    snprintf(other.base_url, sizeof other.base_url, "%s", "https://127.0.0.1:8443");
+    assert_int_equal(chsm_request_set_path(&other, "/subscriptions/s/resourcegroups/rg"), 0);
+    chsm_request_add_query(&other, "api-version", "2025-03-31&x=1");
+    chsm_request_add_header(&other, "Authorization", "Bearer a");
+    assert_int_equal(serve(c, 5, 0, &other, &out), 0);
+    chsm_request_free(&other);
+
     /* Invalidate forgets everything. */
     chsm_read_cache_invalidate(c);
     assert_int_equal(serve(c, 5, 0, &req, &out), 0);
