@@ -1,6 +1,6 @@
-/* md5follow.c - a thread that hashes a file behind its writer (pread from
- * the page cache), woken when enough new bytes are there or the end is asked
- * for. */
+/* md5follow.c - a thread that hashes a file behind its writer (from a
+ * mapping of the page cache), woken when enough new bytes are there or the end
+ * is asked for. */
 #include "crypto/md5follow.h"
 
 #include "crypto/md5stream.h"
@@ -11,15 +11,19 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 /* The thread reads this much at a time, and is woken once this much is new. */
 #define FOLLOW_CHUNK (256 * 1024)
+#define FOLLOW_MAP (4 * 1024 * 1024) /* at most this much is mapped at a time */
 #define FOLLOW_WAKE (128 * 1024)
 
 struct chsm_md5_follower {
     int fd;
+    long page; /* the mapping granularity */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t more; /* the thread waits here for bytes or the end */
@@ -33,6 +37,31 @@ struct chsm_md5_follower {
     chsm_md5_stream *md5;
     char *buf;
 };
+
+/* hash_range hashes len bytes of the file from at: through a read-only
+ * mapping of the page cache (no copy), or pread into buf when mapping fails;
+ * returns the bytes hashed, <= 0 on failure. */
+static ssize_t hash_range(chsm_md5_follower *f, uint64_t at, size_t len)
+{
+    struct stat st;
+    if (fstat(f->fd, &st) != 0 || (uint64_t)st.st_size < at + len)
+        return -1; /* shorter than reported: a mapping past its end would fault */
+    uint64_t base = at - at % (uint64_t)f->page;
+    size_t maplen = (size_t)(at - base) + len;
+    void *map = mmap(NULL, maplen, PROT_READ, MAP_SHARED, f->fd, (off_t)base);
+    if (map != MAP_FAILED) {
+        chsm_crypto_md5_stream_update(f->md5, (const char *)map + (at - base), len);
+        munmap(map, maplen);
+        return (ssize_t)len;
+    }
+    size_t want = len < FOLLOW_CHUNK ? len : FOLLOW_CHUNK;
+    ssize_t k = pread(f->fd, f->buf, want, (off_t)at);
+    while (k < 0 && errno == EINTR)
+        k = pread(f->fd, f->buf, want, (off_t)at);
+    if (k > 0)
+        chsm_crypto_md5_stream_update(f->md5, f->buf, (size_t)k);
+    return k;
+}
 
 static void *follow(void *arg)
 {
@@ -53,12 +82,8 @@ static void *follow(void *arg)
         uint64_t avail = f->written - f->hashed;
         uint64_t at = f->hashed;
         pthread_mutex_unlock(&f->lock);
-        size_t want = avail < FOLLOW_CHUNK ? (size_t)avail : FOLLOW_CHUNK;
-        ssize_t k = pread(f->fd, f->buf, want, (off_t)at);
-        while (k < 0 && errno == EINTR)
-            k = pread(f->fd, f->buf, want, (off_t)at);
-        if (k > 0)
-            chsm_crypto_md5_stream_update(f->md5, f->buf, (size_t)k);
+        size_t want = avail < FOLLOW_MAP ? (size_t)avail : FOLLOW_MAP;
+        ssize_t k = hash_range(f, at, want);
         pthread_mutex_lock(&f->lock);
         if (k <= 0) {
             f->failed = 1; /* the file is shorter than reported, or unreadable */
@@ -77,6 +102,9 @@ chsm_md5_follower *chsm_crypto_md5_follow_start(int fd)
     if (!f)
         return NULL;
     f->fd = fd;
+    f->page = sysconf(_SC_PAGESIZE);
+    if (f->page <= 0)
+        f->page = 4096;
     f->buf = malloc(FOLLOW_CHUNK);
     f->md5 = chsm_crypto_md5_stream_new();
     if (!f->buf || !f->md5)
