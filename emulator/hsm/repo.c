@@ -505,9 +505,12 @@ int chsm_hsm_repo_key_insert_row(chsm_store *s, const char *resource_id,
     "INSERT OR FAIL INTO hsm_keys(cluster_key, handle, key_id, class, owner_key, meta, "           \
     "sealed_material)"                                                                             \
     " VALUES"
-/* The page cache a bulk insert may use: the cluster's key_id index takes random inserts, and
- * with SQLite's default 2 MB cache each one of 100k keys would read its page back. */
-#define INSERT_CACHE_KIB 131072
+/* The page cache a bulk insert may use per key: a restore is one transaction whose dirty pages
+ * (row and two index entries, ~1.1 KiB a key) must stay in the cache. With SQLite's default
+ * 2 MB cache they spill to the WAL as the transaction goes, and the cluster's key_id index,
+ * which takes random inserts, reads its pages back: 100k keys took twice as long per key as
+ * 10k. */
+#define INSERT_CACHE_KIB_PER_KEY 2
 
 typedef struct queued_key {
     int64_t handle;
@@ -592,7 +595,7 @@ static void flush(chsm_hsm_key_inserter *ins)
     ins->n = 0;
 }
 
-int chsm_hsm_repo_key_inserter_new(chsm_store *s, const char *resource_id,
+int chsm_hsm_repo_key_inserter_new(chsm_store *s, const char *resource_id, size_t expected,
                                    chsm_hsm_key_inserter **out)
 {
     *out = NULL;
@@ -609,7 +612,11 @@ int chsm_hsm_repo_key_inserter_new(chsm_store *s, const char *resource_id,
     ins->s = s;
     store_lock_(s); /* held until finish: the cache size is this connection's */
     ins->old_cache = cache_size(s, 0, 0);
-    cache_size(s, 1, -INSERT_CACHE_KIB);
+    size_t kib = expected < (size_t)INT32_MAX / 4 ? expected * INSERT_CACHE_KIB_PER_KEY : 0;
+    /* cache_size: a positive value counts pages, a negative one KiB */
+    int old_kib = ins->old_cache < 0 ? -ins->old_cache : ins->old_cache * 4;
+    if (kib > (size_t)old_kib)
+        cache_size(s, 1, -(int)kib);
     *out = ins;
     return CHSM_OK;
 }
@@ -626,8 +633,8 @@ int chsm_hsm_repo_key_inserter_add(chsm_hsm_key_inserter *ins, const chsm_hsm_ke
         return CHSM_EINVAL;
     queued_key *k = &ins->q[ins->n];
     k->handle = row->handle;
-    snprintf(k->key_id, sizeof k->key_id, "%s", row->key_id);
-    snprintf(k->klass, sizeof k->klass, "%s", row->klass);
+    memcpy(k->key_id, row->key_id, strlen(row->key_id) + 1); /* lengths checked above */
+    memcpy(k->klass, row->klass, strlen(row->klass) + 1);
     size_t i = 0;
     for (; row->owner[i]; i++)
         k->owner_key[i] = (char)tolower((unsigned char)row->owner[i]);

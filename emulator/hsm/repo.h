@@ -118,9 +118,9 @@ int chsm_hsm_repo_key_insert_row(chsm_store *s, const char *resource_id,
  * statement, with a page cache large enough for the cluster's indexes while it runs. */
 typedef struct chsm_hsm_key_inserter chsm_hsm_key_inserter;
 
-/* chsm_hsm_repo_key_inserter_new starts batched inserts into resource_id (end them with
- * chsm_hsm_repo_key_inserter_finish). */
-int chsm_hsm_repo_key_inserter_new(chsm_store *s, const char *resource_id,
+/* chsm_hsm_repo_key_inserter_new starts batched inserts of about expected keys into
+ * resource_id (end them with chsm_hsm_repo_key_inserter_finish). */
+int chsm_hsm_repo_key_inserter_new(chsm_store *s, const char *resource_id, size_t expected,
                                    chsm_hsm_key_inserter **out);
 /* chsm_hsm_repo_key_inserter_add queues a new key: its fields are copied, except row->meta,
  * which must stay valid until the inserter is finished. */

@@ -288,6 +288,20 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+/* plain_word tells whether 8 bytes are all plain string characters: none is '"', '\\', a
+ * control character (< 0x20) or non-ASCII (>= 0x80). Uses the "has a byte below n" test
+ * (v - n * ones) & ~v & highs, exact for n <= 0x80, on v, v ^ '"' and v ^ '\\'. */
+static int plain_word(const char *p)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t v;
+    memcpy(&v, p, 8);
+    uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+    uint64_t bad = (v & highs) | ((v - ones * 0x20) & ~v & highs) | ((q - ones) & ~q & highs) |
+                   ((b - ones) & ~b & highs);
+    return bad == 0;
+}
+
 /* scan_string checks a string at s->p (at its opening quote) and leaves s->p after it; out gets
  * its raw contents. */
 static int scan_string(scanner *s, span *out)
@@ -295,12 +309,17 @@ static int scan_string(scanner *s, span *out)
     if (s->p >= s->end || *s->p != '"')
         return 0;
     const char *start = ++s->p;
-    while (s->p < s->end && *s->p != '"') {
-        unsigned char c = (unsigned char)*s->p;
-        if (c >= 0x20 && c < 0x80 && c != '\\') { /* the common case: plain ASCII */
-            s->p++;
-            continue;
-        }
+    for (;;) {
+        /* the common case: a run of plain ASCII (not '"', '\\' or a control character) */
+        const char *p = s->p, *end = s->end;
+        while (end - p >= 8 && plain_word(p))
+            p += 8;
+        while (p < end && (unsigned char)(*p - 0x20) < 0x60 && *p != '"' && *p != '\\')
+            p++;
+        s->p = p;
+        if (p >= end || *p == '"')
+            break;
+        unsigned char c = (unsigned char)*p;
         if (c < 0x20)
             return 0;
         if (c == '\\') {
@@ -459,8 +478,8 @@ static int member_kind(const span *name)
     for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
         if (name->n != words[w].n)
             continue;
-        size_t i = 0;
-        while (i < name->n && tolower((unsigned char)name->p[i]) == words[w].word[i])
+        size_t i = 0; /* the words are lowercase letters: c | 0x20 folds only letters to them */
+        while (i < name->n && ((unsigned char)name->p[i] | 0x20) == words[w].word[i])
             i++;
         if (i == name->n)
             return words[w].kind;
@@ -805,7 +824,7 @@ static int import_v2(struct chsm_app *app, const char *resource_id, const chsm_h
     chsm_hsm_key_inserter *ins = NULL;
     int rc = chsm_hsm_sealer_new(app, c, &sl);
     if (rc == CHSM_OK)
-        rc = chsm_hsm_repo_key_inserter_new(app->store, resource_id, &ins);
+        rc = chsm_hsm_repo_key_inserter_new(app->store, resource_id, snap->nkeys, &ins);
     for (size_t i = 0; rc == CHSM_OK && i < snap->nkeys; i++) {
         const key_ref *ref = &snap->refs[i];
         char key_id[129], klass[8], owner[32];

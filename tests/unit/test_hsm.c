@@ -740,6 +740,18 @@ static void test_v2_bad_snapshots_rejected(void **state)
          "\"\xc3\"}",
          32}, /* broken UTF-8 */
         {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\","
+         "\"label\":\"a long label with a control character\x01 in its middle\"}",
+         32}, /* a raw control character inside a long run of text */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\","
+         "\"label\":\"a long label with a stray \xff byte in its middle\"}",
+         32}, /* a byte that is never UTF-8, inside a long run of text */
+        {2, good_users, 1,
+         "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\","
+         "\"label\":\"a long label that never ends, 0123456789abcdef}",
+         32}, /* an unterminated string */
+        {2, good_users, 1,
          "{\"keyId\":\"k1\",\"class\":\"secret\",\"type\":\"AES\",\"owner\":\"cu1\",\"l\":01}",
          32}, /* a number with a leading zero */
         {2, good_users, 1,
