@@ -137,3 +137,38 @@ follow_location() {
     JOB=$(jq_ "$BODY_OUT" properties.status)
     JOB_ERROR=$(jq_ "$BODY_OUT" properties.error.code)
 }
+
+# backup_blob_get ACCOUNT_ID CONTAINER BACKUP_ID FILE: downloads the blob a backup wrote (the
+# one whose name holds BACKUP_ID) into FILE through the Blob REST API; sets BACKUP_BLOB to its
+# name. Tests never read the data dir's files: where a blob's bytes live (a file, or the
+# database for small ones) is the store's business. The tutorial's accounts refuse Shared Key,
+# so the test's own caller (the emulator's default principal for an opaque token) is given
+# Storage Blob Data Contributor on the account and sends its bearer token.
+CALLER_OID=00000000-0000-0000-0000-00000000c0de
+backup_blob_get() {
+    local account_id=$1 container=$2 bid=$3 file=$4 account=${1##*/} br
+    br="$(dirname "${BASH_SOURCE[0]}")/blobreq.py"
+    assign_role "$account_id" "$CALLER_OID" $BLOB_CONTRIBUTOR || return 1
+    [ "$(python3 "$br" GET "$BLOB/$account/$container?restype=container&comp=list" \
+        --bearer "$TOKEN" $(ca_opt) --body-out "$E2E_TMP/list.xml")" = 200 ] || return 1
+    BACKUP_BLOB=$(python3 - "$E2E_TMP/list.xml" "$bid" <<'PY'
+import sys, xml.etree.ElementTree as ET
+for n in ET.parse(sys.argv[1]).getroot().iter("Name"):
+    if sys.argv[2] in (n.text or ""):
+        print(n.text)
+        break
+PY
+)
+    [ -n "$BACKUP_BLOB" ] || return 1
+    [ "$(python3 "$br" GET "$BLOB/$account/$container/$BACKUP_BLOB" --bearer "$TOKEN" \
+        $(ca_opt) --body-out "$file")" = 200 ]
+}
+
+# backup_blob_put ACCOUNT_ID CONTAINER FILE: overwrites the blob backup_blob_get found.
+backup_blob_put() {
+    local account=${1##*/} container=$2 file=$3 br
+    br="$(dirname "${BASH_SOURCE[0]}")/blobreq.py"
+    [ "$(python3 "$br" PUT "$BLOB/$account/$container/$BACKUP_BLOB" --bearer "$TOKEN" \
+        $(ca_opt) -H 'x-ms-blob-type: BlockBlob' --data-file "$file" \
+        --body-out "$E2E_TMP/put.out")" = 201 ]
+}

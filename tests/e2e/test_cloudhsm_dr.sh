@@ -13,6 +13,7 @@ RG=drtest
 must create_rg $RG
 must create_identity $RG hsm-backup-id
 must create_storage $RG drbackupacct backups
+BACKUP_ACCOUNT_ID=$ACCOUNT_ID
 must assign_role "$ACCOUNT_ID" "$MSI_PRINCIPAL" $BLOB_CONTRIBUTOR
 
 run_flow() {
@@ -77,6 +78,7 @@ sys.exit(list(d.values())[0]["principalId"] != sys.argv[2] or list(d)[0].lower()
     check "$v backup Succeeded" eq "$JOB" Succeeded
     local bid
     bid=$(jq_ "$BODY_OUT" properties.backupId)
+    BACKUP_ID=$bid
     check "$v backupId format" python3 -c 'import re,sys; sys.exit(not re.fullmatch(r"cloudhsm-[0-9a-f-]{36}-\d{16}", sys.argv[1]))' "$bid"
     check "$v jobId is 32 hex" python3 -c 'import re,sys; sys.exit(not re.fullmatch(r"[0-9a-f]{32}", sys.argv[1]))' "$(jq_ "$BODY_OUT" properties.jobId)"
     check "$v backup status validates" contract GET "$(cluster_path $RG $src)/backupOperationStatus/x" $v
@@ -122,18 +124,8 @@ run_flow 2025-03-31 src-25 dst-25
 run_flow 2024-06-30-preview src-24 dst-24
 
 # The backup blob holds no key material in the clear and is a versioned format.
-blob=$(python3 - "$DATA" <<'PY'
-import os, sys
-for root, _, files in os.walk(sys.argv[1]):
-    for f in files:
-        p = os.path.join(root, f)
-        with open(p, "rb") as fh:
-            if fh.read(8) == b"CHSMBKUP":
-                print(p)
-                sys.exit(0)
-PY
-)
-check "backup blob stored in the blob store" test -n "$blob"
+blob=$E2E_TMP/backup.bin
+check "backup blob stored in the blob store" backup_blob_get "$BACKUP_ACCOUNT_ID" backups "$BACKUP_ID" "$blob"
 check "backup blob starts with the magic" eq "$(head -c 8 "$blob" 2>/dev/null)" CHSMBKUP
 check "no key ids or PEM in the clear" fails grep -q --binary-files=text -e signkeyid -e BEGIN "$blob"
 

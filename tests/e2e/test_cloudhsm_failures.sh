@@ -141,29 +141,18 @@ arm POST "$(cluster_path $RG dst-fresh)/restore?api-version=$HSM_V" \
 follow_location
 check "unknown backupId: Failed" eq "$JOB" Failed
 check "unknown backupId: code" eq "$JOB_ERROR" BackupNotFound
-# The blob store keeps each blob's bytes in a file under the data dir: find the backup's.
-blobfile=$(python3 - "$DATA" "$BID2" <<'PY'
-import os, sys
-for root, _, files in os.walk(sys.argv[1]):
-    for f in files:
-        p = os.path.join(root, f)
-        with open(p, "rb") as fh:
-            head = fh.read(4096)
-        if head.startswith(b"CHSMBKUP") and sys.argv[2].encode() in head:
-            print(p)
-            sys.exit(0)
-PY
-)
-check "found the second backup's file" test -n "$blobfile"
-if [ -n "$blobfile" ]; then
-    python3 - "$blobfile" <<'PY'
+# Tamper with the second backup's blob at rest: download it, flip one bit of the sealed
+# payload and upload it again, through the Blob API with the account's key.
+check "found the second backup's blob" backup_blob_get "$ACCT1" backups "$BID2" "$E2E_TMP/bk2"
+check "it is a backup" eq "$(head -c 8 "$E2E_TMP/bk2")" CHSMBKUP
+python3 - "$E2E_TMP/bk2" <<'PY'
 import sys
 p = sys.argv[1]
 b = bytearray(open(p, "rb").read())
 b[len(b) // 2] ^= 0x01  # one bit in the sealed payload
 open(p, "wb").write(bytes(b))
 PY
-fi
+check "tampered blob uploaded" backup_blob_put "$ACCT1" backups "$E2E_TMP/bk2"
 arm POST "$(cluster_path $RG dst-fresh)/restore?api-version=$HSM_V" \
     "{\"azureStorageBlobContainerUri\":\"$U\",\"backupId\":\"$BID2\"}"
 follow_location
