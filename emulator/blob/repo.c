@@ -74,7 +74,12 @@ const store_schema_ chsm_blob_schema_ = {"blob", blob_steps,
 static void copy_col(sqlite3_stmt *st, int col, char *out, size_t outlen)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(out, outlen, "%s", t ? (const char *)t : "");
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    if (n >= outlen)
+        n = outlen - 1; /* cut short, as snprintf would */
+    if (n)
+        memcpy(out, t, n);
+    out[n] = '\0';
 }
 
 static void bind_text(sqlite3_stmt *st, int idx, const char *v)
