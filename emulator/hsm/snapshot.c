@@ -288,6 +288,18 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+/* plain_char[c] is 1 for a byte that stands for itself in a JSON string: printable ASCII other
+ * than '"' (0x22) and '\\' (0x5c). */
+#define ONES16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char plain_char[256] = {
+    [0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20-0x2f */
+    ONES16,                                                  /* 0x30-0x3f */
+    ONES16,                                                  /* 0x40-0x4f */
+    1,          1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50-0x5f */
+    ONES16,                                                  /* 0x60-0x6f */
+    ONES16,                                                  /* 0x70-0x7f */
+};
+
 /* plain_word tells whether 8 bytes are all plain string characters: none is '"', '\\', a
  * control character (< 0x20) or non-ASCII (>= 0x80). Uses the "has a byte below n" test
  * (v - n * ones) & ~v & highs, exact for n <= 0x80, on v, v ^ '"' and v ^ '\\'. */
@@ -314,7 +326,7 @@ static int scan_string(scanner *s, span *out)
         const char *p = s->p, *end = s->end;
         while (end - p >= 8 && plain_word(p))
             p += 8;
-        while (p < end && (unsigned char)(*p - 0x20) < 0x60 && *p != '"' && *p != '\\')
+        while (p < end && plain_char[(unsigned char)*p])
             p++;
         s->p = p;
         if (p >= end || *p == '"')
