@@ -121,19 +121,27 @@ int chsm_read_cache_key_make(const chsm_request *req, chsm_read_cache_key *k)
     return ok ? CHSM_OK : CHSM_ENOMEM;
 }
 
-/* fnv1a hashes the key to pick its slot. */
-static uint64_t fnv1a(const char *s, size_t n)
+/* key_hash picks the key's slot: 8 bytes a step (a key is ~500 bytes, and FNV-1a's byte
+ * at a time was 1.6k instructions of every cached GET); equal keys are still compared whole. */
+static uint64_t key_hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++)
+    uint64_t h = 1469598103934665603ULL ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
+    return h ^ (h >> 32);
 }
 
 const chsm_route *chsm_read_cache_serve(chsm_read_cache *c, uint64_t generation, int64_t now_ms,
                                         const chsm_read_cache_key *k, chsm_response *res)
 {
-    uint64_t h = fnv1a(k->data, k->len);
+    uint64_t h = key_hash(k->data, k->len);
     entry *e = &c->slots[h % SLOTS];
     const chsm_route *route = NULL;
     pthread_mutex_lock(&c->mu);
@@ -194,7 +202,7 @@ void chsm_read_cache_put(chsm_read_cache *c, uint64_t generation, int64_t valid_
         entry_clear(&fresh);
         return;
     }
-    fresh.hash = fnv1a(fresh.key, fresh.key_len);
+    fresh.hash = key_hash(fresh.key, fresh.key_len);
     pthread_mutex_lock(&c->mu);
     fresh.epoch = c->epoch;
     entry *e = &c->slots[fresh.hash % SLOTS];
