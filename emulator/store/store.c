@@ -216,7 +216,7 @@ int chsm_store_open(const char *path, chsm_store **out, char *err, size_t errlen
      * commits, which is what the fsync per commit of FULL (--fsync) buys, at
      * a tenth of the write rate.
      * A new database (without --fsync) is switched to WAL and given its schema with
-     * synchronous=OFF: ten fsyncs of the rollback journal, the file, the WAL and the
+     * synchronous=OFF: it skips the fsyncs of the rollback journal, the file, the WAL and the
      * directory, 5-20 ms on a CI disk, for state that does not exist yet. A killed
      * process still loses nothing (the kernel holds the writes); only a power loss in
      * those first milliseconds could leave a damaged file behind, in a data dir nothing
