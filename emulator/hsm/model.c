@@ -256,6 +256,40 @@ int chsm_hsm_unseal(struct chsm_app *app, const chsm_hsm_cluster *c, int64_t han
 
 /* ---- snapshots ---- */
 
+cJSON *chsm_hsm_snapshot_head(int format, const chsm_hsm_cluster *c, const chsm_hsm_user *users,
+                              size_t nusers)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "format", format);
+    cJSON *cl = cJSON_AddObjectToObject(root, "cluster");
+    cJSON_AddStringToObject(cl, "resourceId", c->resource_id);
+    cJSON_AddStringToObject(cl, "name", c->name);
+    cJSON_AddStringToObject(cl, "label", c->label);
+    cJSON_AddStringToObject(cl, "activationState", c->activation);
+    cJSON_AddNumberToObject(cl, "createdMs", (double)c->created_ms);
+    cJSON_AddNumberToObject(cl, "activatedMs", (double)c->activated_ms);
+    cJSON *ju = cJSON_AddArrayToObject(root, "users");
+    int ok = cl && ju;
+    for (size_t i = 0; ok && i < nusers; i++) {
+        cJSON *u = cJSON_CreateObject();
+        cJSON_AddNumberToObject(u, "userId", users[i].user_id);
+        cJSON_AddStringToObject(u, "userType", users[i].user_type);
+        cJSON_AddStringToObject(u, "username", users[i].username);
+        cJSON_AddStringToObject(u, "passwordHash", users[i].password_hash);
+        cJSON_AddNumberToObject(u, "loginFailureCount", users[i].login_failures);
+        cJSON_AddBoolToObject(u, "locked", users[i].locked);
+        if (!cJSON_AddItemToArray(ju, u)) { /* out of memory: counted by util/oom.h */
+            cJSON_Delete(u);
+            ok = 0;
+        }
+    }
+    if (!ok) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
 int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snapshot)
 {
     *snapshot = NULL;
@@ -274,29 +308,9 @@ int chsm_hsm_export(struct chsm_app *app, const char *resource_id, cJSON **snaps
         free(users);
         return rc;
     }
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddNumberToObject(root, "format", CHSM_HSM_SNAPSHOT_FORMAT);
-    cJSON *cl = cJSON_AddObjectToObject(root, "cluster");
-    cJSON_AddStringToObject(cl, "resourceId", c.resource_id);
-    cJSON_AddStringToObject(cl, "name", c.name);
-    cJSON_AddStringToObject(cl, "label", c.label);
-    cJSON_AddStringToObject(cl, "activationState", c.activation);
-    cJSON_AddNumberToObject(cl, "createdMs", (double)c.created_ms);
-    cJSON_AddNumberToObject(cl, "activatedMs", (double)c.activated_ms);
-    cJSON *ju = cJSON_AddArrayToObject(root, "users");
-    for (size_t i = 0; i < nusers; i++) {
-        cJSON *u = cJSON_CreateObject();
-        cJSON_AddNumberToObject(u, "userId", users[i].user_id);
-        cJSON_AddStringToObject(u, "userType", users[i].user_type);
-        cJSON_AddStringToObject(u, "username", users[i].username);
-        cJSON_AddStringToObject(u, "passwordHash", users[i].password_hash);
-        cJSON_AddNumberToObject(u, "loginFailureCount", users[i].login_failures);
-        cJSON_AddBoolToObject(u, "locked", users[i].locked);
-        if (!cJSON_AddItemToArray(ju, u)) { /* out of memory: counted by util/oom.h */
-            cJSON_Delete(u);
-            rc = CHSM_ENOMEM;
-        }
-    }
+    cJSON *root = chsm_hsm_snapshot_head(CHSM_HSM_SNAPSHOT_FORMAT, &c, users, nusers);
+    if (!root)
+        rc = CHSM_ENOMEM;
     cJSON *jk = cJSON_AddArrayToObject(root, "keys");
     cJSON *ra = cJSON_AddArrayToObject(root, "roleAssignments");
     chsm_hsm_sealer *sl = NULL;

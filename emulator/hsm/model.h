@@ -76,6 +76,10 @@ int chsm_hsm_sealer_open(chsm_hsm_sealer *s, int64_t handle, const unsigned char
 /* chsm_hsm_sealer_free wipes and frees s (NULL is fine). */
 void chsm_hsm_sealer_free(chsm_hsm_sealer *s);
 
+/* chsm_hsm_snapshot_head returns a snapshot's root: its format number, the cluster and its
+ * users, as both snapshot formats begin (caller frees); NULL when out of memory. */
+cJSON *chsm_hsm_snapshot_head(int format, const chsm_hsm_cluster *c, const chsm_hsm_user *users,
+                              size_t nusers);
 /* chsm_hsm_export returns the FORMAT 1 snapshot (one JSON document) a backup carried before
  * format 2 (hsm/snapshot.h) (caller frees): cluster metadata, users with password hashes,
  * keys with attributes, versions, tags and material (in the clear: the caller seals the whole

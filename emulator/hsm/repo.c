@@ -460,39 +460,6 @@ int chsm_hsm_repo_keys_each(chsm_store *s, const char *resource_id, chsm_hsm_key
     return rc;
 }
 
-int chsm_hsm_repo_key_insert_row(chsm_store *s, const char *resource_id,
-                                 const chsm_hsm_key_row *row)
-{
-    static const char sql[] =
-        "INSERT INTO hsm_keys(cluster_key, handle, key_id, class, owner_key, meta, sealed_material)"
-        " VALUES(?,?,?,?,?,?,?)";
-    if (!row->sealed || !row->sealed_len || !row->meta || row->meta_len > INT32_MAX ||
-        row->sealed_len > INT32_MAX || !row->key_id || !row->klass || !row->owner)
-        return CHSM_EINVAL;
-    store_lock_(s);
-    sqlite3_stmt *st = store_prepare_(s, sql);
-    int rc = CHSM_EIO;
-    if (st) {
-        store_bind_lower_(st, 1, resource_id);
-        sqlite3_bind_int64(st, 2, row->handle);
-        sqlite3_bind_text(st, 3, row->key_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, row->klass, -1, SQLITE_STATIC);
-        store_bind_lower_(st, 5, row->owner);
-        sqlite3_bind_text(st, 6, row->meta, (int)row->meta_len, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 7, row->sealed, (int)row->sealed_len, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        if (step == SQLITE_DONE)
-            rc = CHSM_OK;
-        else if (step == SQLITE_CONSTRAINT)
-            rc = CHSM_EEXISTS;
-        else
-            rc = store_fail_(s, step);
-        store_done_(st); /* clears the bindings before the borrowed columns go away */
-    }
-    store_unlock_(s);
-    return rc;
-}
-
 /* ---- batched key inserts ---- */
 
 #define INSERT_BATCH 16

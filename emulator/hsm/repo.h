@@ -110,10 +110,6 @@ typedef int (*chsm_hsm_key_row_fn)(void *ctx, const chsm_hsm_key_row *row);
  * store error. */
 int chsm_hsm_repo_keys_each(chsm_store *s, const char *resource_id, chsm_hsm_key_row_fn fn,
                             void *ctx);
-/* chsm_hsm_repo_key_insert_row inserts a new key from borrowed columns; CHSM_EEXISTS when the
- * handle is taken. */
-int chsm_hsm_repo_key_insert_row(chsm_store *s, const char *resource_id,
-                                 const chsm_hsm_key_row *row);
 /* Batched inserts of many new keys of one cluster (a restore): rows go in several to a
  * statement, with a page cache large enough for the cluster's indexes while it runs. */
 typedef struct chsm_hsm_key_inserter chsm_hsm_key_inserter;

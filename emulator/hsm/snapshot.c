@@ -83,31 +83,8 @@ static int write_key(void *ctx_, const chsm_hsm_key_row *row)
 /* header_json is the cluster and its users (caller frees). */
 static char *header_json(const chsm_hsm_cluster *c, const chsm_hsm_user *users, size_t nusers)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddNumberToObject(root, "format", CHSM_HSM_SNAPSHOT_FORMAT_2);
-    cJSON *cl = cJSON_AddObjectToObject(root, "cluster");
-    cJSON_AddStringToObject(cl, "resourceId", c->resource_id);
-    cJSON_AddStringToObject(cl, "name", c->name);
-    cJSON_AddStringToObject(cl, "label", c->label);
-    cJSON_AddStringToObject(cl, "activationState", c->activation);
-    cJSON_AddNumberToObject(cl, "createdMs", (double)c->created_ms);
-    cJSON_AddNumberToObject(cl, "activatedMs", (double)c->activated_ms);
-    cJSON *ju = cJSON_AddArrayToObject(root, "users");
-    int ok = cl && ju;
-    for (size_t i = 0; ok && i < nusers; i++) {
-        cJSON *u = cJSON_CreateObject();
-        cJSON_AddNumberToObject(u, "userId", users[i].user_id);
-        cJSON_AddStringToObject(u, "userType", users[i].user_type);
-        cJSON_AddStringToObject(u, "username", users[i].username);
-        cJSON_AddStringToObject(u, "passwordHash", users[i].password_hash);
-        cJSON_AddNumberToObject(u, "loginFailureCount", users[i].login_failures);
-        cJSON_AddBoolToObject(u, "locked", users[i].locked);
-        if (!cJSON_AddItemToArray(ju, u)) { /* out of memory: counted by util/oom.h */
-            cJSON_Delete(u);
-            ok = 0;
-        }
-    }
-    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON *root = chsm_hsm_snapshot_head(CHSM_HSM_SNAPSHOT_FORMAT_2, c, users, nusers);
+    char *text = root ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
     return text;
 }
