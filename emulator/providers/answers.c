@@ -32,45 +32,55 @@ void chsm_provider_list_all(chsm_request *req, chsm_response *res, const chsm_re
     chsm_arm_json(res, 200, chsm_arm_list_body(items, NULL));
 }
 
-void chsm_provider_list_page(chsm_request *req, chsm_response *res, const char *rg,
-                             const char *type, chsm_provider_render_fn render)
+int chsm_provider_list_scope_ok(chsm_request *req, chsm_response *res, const char *sub,
+                                const char *rg)
 {
-    const char *sub = chsm_request_param(req, "subscriptionId");
-    if (rg ? chsm_arm_require_resource_group(req, res, sub, rg)
-           : !chsm_arm_valid_subscription(sub)) {
-        if (!rg)
-            chsm_arm_error(res, 400, "InvalidSubscriptionId",
-                           "The provided subscription identifier '%.100s' is malformed or "
-                           "invalid.",
-                           sub ? sub : "");
-        return;
-    }
-    chsm_resource_query q = {.type = type,
-                             .subscription = sub,
-                             .resource_group = rg,
-                             .after_id = chsm_request_query(req, "$skiptoken"),
-                             .limit = CHSM_PROVIDER_LIST_PAGE + 1};
+    if (rg)
+        return !chsm_arm_require_resource_group(req, res, sub, rg);
+    if (chsm_arm_valid_subscription(sub))
+        return 1;
+    chsm_arm_error(res, 400, "InvalidSubscriptionId",
+                   "The provided subscription identifier '%.100s' is malformed or invalid.",
+                   sub ? sub : "");
+    return 0;
+}
+
+void chsm_provider_answer_page(chsm_request *req, chsm_response *res, chsm_resource_query *q,
+                               size_t page, chsm_provider_render_fn render)
+{
+    q->limit = page + 1; /* one more than the page tells whether a nextLink is due */
     chsm_resource *rows = NULL;
     size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
+    int rc = chsm_resources_list(req->app->store, q, &rows, &n);
     if (rc != CHSM_OK) {
         chsm_provider_store_error(res, rc);
         return;
     }
     cJSON *items = cJSON_CreateArray();
-    for (size_t i = 0; i < n && i < CHSM_PROVIDER_LIST_PAGE; i++) {
+    for (size_t i = 0; i < n && i < page; i++) {
         cJSON *item = render ? render(req, rows[i].body) : rows[i].body;
         if (!render)
             rows[i].body = NULL; /* moved into the list */
         if (item)
             cJSON_AddItemToArray(items, item);
     }
-    char *next = n > CHSM_PROVIDER_LIST_PAGE
-                     ? chsm_arm_next_link(req, rows[CHSM_PROVIDER_LIST_PAGE - 1].id)
-                     : NULL;
+    char *next = n > page ? chsm_arm_next_link(req, rows[page - 1].id) : NULL;
     chsm_resources_free(rows, n);
     chsm_arm_json(res, 200, chsm_arm_list_body(items, next));
     free(next);
+}
+
+void chsm_provider_list_page(chsm_request *req, chsm_response *res, const char *rg,
+                             const char *type, chsm_provider_render_fn render)
+{
+    const char *sub = chsm_request_param(req, "subscriptionId");
+    if (!chsm_provider_list_scope_ok(req, res, sub, rg))
+        return;
+    chsm_resource_query q = {.type = type,
+                             .subscription = sub,
+                             .resource_group = rg,
+                             .after_id = chsm_request_query(req, "$skiptoken")};
+    chsm_provider_answer_page(req, res, &q, CHSM_PROVIDER_LIST_PAGE, render);
 }
 
 int chsm_provider_finish_tx(chsm_store *s, int rc)

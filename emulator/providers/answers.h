@@ -20,6 +20,18 @@ typedef cJSON *(*chsm_provider_render_fn)(const chsm_request *req, const cJSON *
 /* How many documents one page of a list holds (the rest through nextLink / $skiptoken). */
 #define CHSM_PROVIDER_LIST_PAGE 100
 
+/* chsm_provider_list_scope_ok checks a list's scope: the resource group rg when given (its
+ * 404 when it does not exist), else the subscription sub (400 InvalidSubscriptionId when
+ * malformed); returns 1 when the list may be answered, else 0 with res filled. */
+int chsm_provider_list_scope_ok(chsm_request *req, chsm_response *res, const char *sub,
+                                const char *rg);
+
+/* chsm_provider_answer_page answers 200 with at most page of the documents q finds (its
+ * limit is set here), each through render (NULL: as stored), with a nextLink when more
+ * follow; 500 when the store fails. */
+void chsm_provider_answer_page(chsm_request *req, chsm_response *res, chsm_resource_query *q,
+                               size_t page, chsm_provider_render_fn render);
+
 /* chsm_provider_list_page answers one page of the documents of type in the request's
  * subscription (rg NULL) or resource group rg, each through render (NULL: as stored), with a
  * nextLink when more follow: 400 InvalidSubscriptionId for a malformed subscription, the

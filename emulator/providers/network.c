@@ -457,29 +457,10 @@ static void list_type(chsm_request *req, chsm_response *res, const char *type)
 {
     const char *sub = chsm_request_param(req, "subscriptionId");
     const char *rg = chsm_request_param(req, "resourceGroupName");
-    if (rg ? chsm_arm_require_resource_group(req, res, sub, rg)
-           : !chsm_arm_valid_subscription(sub)) {
-        if (!rg)
-            chsm_arm_error(res, 400, "InvalidSubscriptionId",
-                           "The provided subscription identifier '%.100s' is malformed or invalid.",
-                           sub);
+    if (!chsm_provider_list_scope_ok(req, res, sub, rg))
         return;
-    }
     chsm_resource_query q = {.type = type, .subscription = sub, .resource_group = rg};
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
-    if (rc != CHSM_OK) {
-        chsm_provider_store_error(res, rc);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(items, rows[i].body);
-        rows[i].body = NULL;
-    }
-    chsm_resources_free(rows, n);
-    chsm_arm_json(res, 200, chsm_arm_list_body(items, NULL));
+    chsm_provider_list_all(req, res, &q);
 }
 
 static void list_vnets(chsm_request *req, chsm_response *res)

@@ -25,7 +25,6 @@
 #define RG_TYPE "Microsoft.Resources/resourceGroups"
 #define SUB_TYPE "Microsoft.Resources/subscriptions"
 #define RG_DELETE_KIND "resourceGroups/delete"
-#define LIST_PAGE 100
 
 static cJSON *subscription_body(const char *sub, const char *tid)
 {
@@ -82,20 +81,7 @@ static void get_subscription(chsm_request *req, chsm_response *res)
 static void list_subscriptions(chsm_request *req, chsm_response *res)
 {
     chsm_resource_query q = {.type = SUB_TYPE};
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
-    if (rc != CHSM_OK) {
-        chsm_provider_store_error(res, rc);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(items, rows[i].body);
-        rows[i].body = NULL;
-    }
-    chsm_resources_free(rows, n);
-    chsm_arm_json(res, 200, chsm_arm_list_body(items, NULL));
+    chsm_provider_list_all(req, res, &q);
 }
 
 static int rg_params(chsm_request *req, chsm_response *res, const char **sub, const char **rg)
@@ -370,7 +356,7 @@ static void list_rgs(chsm_request *req, chsm_response *res)
         return;
     }
     const char *top = chsm_request_query(req, "$top");
-    size_t page = LIST_PAGE;
+    size_t page = CHSM_PROVIDER_LIST_PAGE;
     if (top) {
         long t = atol(top);
         if (t < 1 || t > 1000) {
@@ -379,26 +365,9 @@ static void list_rgs(chsm_request *req, chsm_response *res)
         }
         page = (size_t)t;
     }
-    chsm_resource_query q = {.type = RG_TYPE,
-                             .subscription = sub,
-                             .after_id = chsm_request_query(req, "$skiptoken"),
-                             .limit = page + 1};
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
-    if (rc != CHSM_OK) {
-        chsm_provider_store_error(res, rc);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (size_t i = 0; i < n && i < page; i++) {
-        cJSON_AddItemToArray(items, rows[i].body);
-        rows[i].body = NULL;
-    }
-    char *next = n > page ? chsm_arm_next_link(req, rows[page - 1].id) : NULL;
-    chsm_resources_free(rows, n);
-    chsm_arm_json(res, 200, chsm_arm_list_body(items, next));
-    free(next);
+    chsm_resource_query q = {
+        .type = RG_TYPE, .subscription = sub, .after_id = chsm_request_query(req, "$skiptoken")};
+    chsm_provider_answer_page(req, res, &q, page, NULL);
 }
 
 /* GET /subscriptions/{sub}/operationresults/{id}: ARM's Location-style
