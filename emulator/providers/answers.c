@@ -6,6 +6,7 @@
 #include "arm/resource.h"
 #include "util/status.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 void chsm_provider_store_error(chsm_response *res, int rc)
@@ -14,41 +15,12 @@ void chsm_provider_store_error(chsm_response *res, int rc)
                    chsm_status_str(rc));
 }
 
-void chsm_provider_list_all(chsm_request *req, chsm_response *res, const chsm_resource_query *q)
+/* answer_list answers 200 with the first page (at most) of the documents q finds, each
+ * through render (NULL: as stored), and a nextLink when q found more; 500 when the store
+ * fails. */
+static void answer_list(chsm_request *req, chsm_response *res, const chsm_resource_query *q,
+                        size_t page, chsm_provider_render_fn render)
 {
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, q, &rows, &n);
-    if (rc != CHSM_OK) {
-        chsm_provider_store_error(res, rc);
-        return;
-    }
-    cJSON *items = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(items, rows[i].body);
-        rows[i].body = NULL;
-    }
-    chsm_resources_free(rows, n);
-    chsm_arm_json(res, 200, chsm_arm_list_body(items, NULL));
-}
-
-int chsm_provider_list_scope_ok(chsm_request *req, chsm_response *res, const char *sub,
-                                const char *rg)
-{
-    if (rg)
-        return !chsm_arm_require_resource_group(req, res, sub, rg);
-    if (chsm_arm_valid_subscription(sub))
-        return 1;
-    chsm_arm_error(res, 400, "InvalidSubscriptionId",
-                   "The provided subscription identifier '%.100s' is malformed or invalid.",
-                   sub ? sub : "");
-    return 0;
-}
-
-void chsm_provider_answer_page(chsm_request *req, chsm_response *res, chsm_resource_query *q,
-                               size_t page, chsm_provider_render_fn render)
-{
-    q->limit = page + 1; /* one more than the page tells whether a nextLink is due */
     chsm_resource *rows = NULL;
     size_t n = 0;
     int rc = chsm_resources_list(req->app->store, q, &rows, &n);
@@ -68,6 +40,31 @@ void chsm_provider_answer_page(chsm_request *req, chsm_response *res, chsm_resou
     chsm_resources_free(rows, n);
     chsm_arm_json(res, 200, chsm_arm_list_body(items, next));
     free(next);
+}
+
+void chsm_provider_list_all(chsm_request *req, chsm_response *res, const chsm_resource_query *q)
+{
+    answer_list(req, res, q, SIZE_MAX, NULL);
+}
+
+int chsm_provider_list_scope_ok(chsm_request *req, chsm_response *res, const char *sub,
+                                const char *rg)
+{
+    if (rg)
+        return !chsm_arm_require_resource_group(req, res, sub, rg);
+    if (chsm_arm_valid_subscription(sub))
+        return 1;
+    chsm_arm_error(res, 400, "InvalidSubscriptionId",
+                   "The provided subscription identifier '%.100s' is malformed or invalid.",
+                   sub ? sub : "");
+    return 0;
+}
+
+void chsm_provider_answer_page(chsm_request *req, chsm_response *res, chsm_resource_query *q,
+                               size_t page, chsm_provider_render_fn render)
+{
+    q->limit = page + 1; /* one more than the page tells whether a nextLink is due */
+    answer_list(req, res, q, page, render);
 }
 
 void chsm_provider_list_page(chsm_request *req, chsm_response *res, const char *rg,

@@ -1602,20 +1602,7 @@ static void list_pecs(chsm_request *req, chsm_response *res)
     if (pec_setup(req, res, &cid, &pid, &pec))
         return;
     chsm_resource_query q = {.type = PEC_TYPE, .parent_id = cid};
-    chsm_resource *rows = NULL;
-    size_t n = 0;
-    int rc = chsm_resources_list(req->app->store, &q, &rows, &n);
-    if (rc != CHSM_OK) {
-        chsm_provider_store_error(res, rc);
-    } else {
-        cJSON *items = cJSON_CreateArray();
-        for (size_t i = 0; i < n; i++) {
-            cJSON_AddItemToArray(items, rows[i].body);
-            rows[i].body = NULL;
-        }
-        chsm_resources_free(rows, n);
-        chsm_arm_json(res, 200, chsm_arm_list_body(items, NULL));
-    }
+    chsm_provider_list_all(req, res, &q);
     free(cid);
     free(pid);
 }
